@@ -505,7 +505,14 @@ type Message struct {
 	Context    []byte    `protobuf:"bytes,13,opt,name=context,proto3" json:"context,omitempty"`
 	// responses are the messages to deliver once a MsgStorageAppend or
 	// MsgStorageApply has been carried out.
-	Responses     []*Message `protobuf:"bytes,14,rep,name=responses,proto3" json:"responses,omitempty"`
+	Responses []*Message `protobuf:"bytes,14,rep,name=responses,proto3" json:"responses,omitempty"`
+	// epoch names the sender's tracking record for the recipient. A leader
+	// (or candidate) sets it on MsgApp, MsgSnap, MsgHeartbeat, MsgVote and
+	// MsgPreVote; the recipient echoes it in the response. A node that is
+	// removed and re-added within one term gets a new record with a new
+	// epoch, so a response its earlier incarnation sent is recognised as
+	// stale and cannot corrupt the new record. Zero means untagged.
+	Epoch         uint64 `protobuf:"varint,15,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -636,6 +643,13 @@ func (x *Message) GetResponses() []*Message {
 		return x.Responses
 	}
 	return nil
+}
+
+func (x *Message) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
 }
 
 // HardState is the part of a node's state that must be durable before it
@@ -987,7 +1001,7 @@ const file_raft_proto_rawDesc = "" +
 	"\x04term\x18\x03 \x01(\x04R\x04term\"T\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x124\n" +
-	"\bmetadata\x18\x02 \x01(\v2\x18.raftpb.SnapshotMetadataR\bmetadata\"\xa0\x03\n" +
+	"\bmetadata\x18\x02 \x01(\v2\x18.raftpb.SnapshotMetadataR\bmetadata\"\xb6\x03\n" +
 	"\aMessage\x12'\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x13.raftpb.MessageTypeR\x04type\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\x04R\x02to\x12\x12\n" +
@@ -1004,7 +1018,8 @@ const file_raft_proto_rawDesc = "" +
 	"\vreject_hint\x18\f \x01(\x04R\n" +
 	"rejectHint\x12\x18\n" +
 	"\acontext\x18\r \x01(\fR\acontext\x12-\n" +
-	"\tresponses\x18\x0e \x03(\v2\x0f.raftpb.MessageR\tresponses\"K\n" +
+	"\tresponses\x18\x0e \x03(\v2\x0f.raftpb.MessageR\tresponses\x12\x14\n" +
+	"\x05epoch\x18\x0f \x01(\x04R\x05epoch\"K\n" +
 	"\tHardState\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\x04R\x04term\x12\x12\n" +
 	"\x04vote\x18\x02 \x01(\x04R\x04vote\x12\x16\n" +
