@@ -230,7 +230,6 @@ func ConfChangesToString(ccs []*ConfChangeSingle) string {
 }
 
 func writeConfChanges(b *strings.Builder, ccs []*ConfChangeSingle) {
-	var buf [20]byte
 	for i, cc := range ccs {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -239,20 +238,26 @@ func writeConfChanges(b *strings.Builder, ccs []*ConfChangeSingle) {
 			b.WriteString("<nil>")
 			continue
 		}
-		switch cc.Type {
-		case ConfChangeAddNode:
-			b.WriteByte(ccAddVoter)
-		case ConfChangeAddLearnerNode:
-			b.WriteByte(ccAddLearner)
-		case ConfChangeRemoveNode:
-			b.WriteByte(ccRemove)
-		case ConfChangeUpdateNode:
-			b.WriteByte(ccUpdate)
-		default:
-			b.WriteByte('?')
-			b.Write(strconv.AppendInt(buf[:0], int64(cc.Type), 10))
-			b.WriteByte(':')
-		}
-		b.Write(strconv.AppendUint(buf[:0], cc.NodeId, 10))
+		writeConfChangeToken(b, cc.Type, cc.NodeId)
 	}
+}
+
+// writeConfChangeToken writes one change in the compact syntax.
+func writeConfChangeToken(b *strings.Builder, typ ConfChangeType, id uint64) {
+	switch typ {
+	case ConfChangeAddNode:
+		b.WriteByte(ccAddVoter)
+	case ConfChangeAddLearnerNode:
+		b.WriteByte(ccAddLearner)
+	case ConfChangeRemoveNode:
+		b.WriteByte(ccRemove)
+	case ConfChangeUpdateNode:
+		b.WriteByte(ccUpdate)
+	default:
+		var buf [20]byte
+		b.WriteByte('?')
+		b.Write(strconv.AppendInt(buf[:0], int64(typ), 10))
+		b.WriteByte(':')
+	}
+	writeUint(b, id)
 }
