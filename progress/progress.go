@@ -53,6 +53,14 @@ type Progress struct {
 	// IsLearner is true if the peer receives the log but does not vote
 	// (thesis §4.2.1, catching up new servers).
 	IsLearner bool
+
+	// Epoch identifies this record among all the records the leader (or
+	// candidate) has kept for the same peer ID. It is assigned when the
+	// record is created and travels in raftpb.Message.Epoch; a response
+	// carrying another epoch was sent to an earlier incarnation of the
+	// peer (removed and re-added since) and must not update this record.
+	// Zero means not yet assigned. Copies made by confchange keep it.
+	Epoch uint64
 }
 
 // ResetState switches to state and clears everything that belongs to a
