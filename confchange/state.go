@@ -10,8 +10,8 @@ import (
 
 // state is the configuration being built by one Changer call. cfg is a deep
 // copy of the tracker's config; prs is a fresh map whose values are still
-// shared with the tracker until they are replaced (see update), so nothing
-// reachable from the tracker is ever written.
+// shared with the tracker until they are replaced (see setIsLearner), so
+// nothing reachable from the tracker is ever written.
 type state struct {
 	cfg progress.Config
 	prs progress.ProgressMap
@@ -54,8 +54,9 @@ func (c Changer) start() (*state, error) {
 	return s, nil
 }
 
-// finish normalises empty sets to nil, so that equal configurations compare
-// equal however they were reached, and checks the result.
+// finish normalises empty sets to nil (so that equal configurations are
+// reflect.DeepEqual however they were reached; readers of a Config must not
+// assume its maps are allocated) and checks the result.
 func (s *state) finish() (progress.Config, progress.ProgressMap, error) {
 	if len(s.cfg.Voters[0]) == 0 {
 		s.cfg.Voters[0] = nil
