@@ -1,0 +1,104 @@
+package raft
+
+import (
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed901663da/raft/confchange"
+	"github.com/seed901663da/raft/progress"
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// applyConfChange carries out a committed conf change and returns the new
+// configuration. An invalid change (which validation on the leader
+// normally keeps out of the log) returns an error and changes nothing.
+func (r *raft) applyConfChange(cc *raftpb.ConfChangeV2) (*raftpb.ConfState, error) {
+	changer := confchange.Changer{Tracker: r.trk, LastIndex: r.raftLog.lastIndex()}
+	var cfg progress.Config
+	var trk progress.ProgressMap
+	var err error
+	if cc.LeaveJoint() {
+		cfg, trk, err = changer.LeaveJoint()
+	} else if autoLeave, ok := cc.EnterJoint(); ok {
+		cfg, trk, err = changer.EnterJoint(autoLeave, cc.Changes...)
+	} else {
+		cfg, trk, err = changer.Simple(cc.Changes...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.switchToConfig(cfg, trk), nil
+}
+
+// switchToConfig installs a configuration and its progress map, and reacts
+// to what changed: a removed or demoted leader, a quorum that now commits
+// more, or a transfer target that left.
+func (r *raft) switchToConfig(cfg progress.Config, trk progress.ProgressMap) *raftpb.ConfState {
+	r.trk.Config = cfg
+	r.trk.Progress = trk
+	r.assignEpochs()
+	r.logger.Info("switched to configuration", zap.Stringer("config", r.trk.Config))
+	cs := r.trk.ConfState()
+	pr, ok := r.trk.Progress[r.id]
+	r.isLearner = ok && pr.IsLearner
+
+	if (!ok || r.isLearner) && r.state == StateLeader {
+		// This leader is no longer a voter. It keeps replicating until
+		// the change commits elsewhere, unless told to step down now.
+		if r.stepDownOnRemoval {
+			r.becomeFollower(r.Term, None)
+		}
+		return cs
+	}
+	if r.state != StateLeader || len(cs.Voters) == 0 {
+		return cs
+	}
+	// The quorum changed; the commit index may move, and new peers need
+	// their first append.
+	if r.maybeCommit() {
+		r.bcastAppend()
+	} else {
+		r.trk.Visit(func(id uint64, _ *progress.Progress) {
+			if id != r.id {
+				r.maybeSendAppend(id, false /* sendIfEmpty */)
+			}
+		})
+	}
+	if r.leadTransferee != None {
+		if _, still := r.trk.Config.Voters.IDs()[r.leadTransferee]; !still {
+			r.abortLeaderTransfer()
+		}
+	}
+	return cs
+}
+
+// assignEpochs gives every progress record that confchange created anew
+// an epoch no earlier record had (see raftpb.Message.Epoch).
+func (r *raft) assignEpochs() {
+	r.trk.Visit(func(_ uint64, pr *progress.Progress) {
+		if pr.Epoch == 0 {
+			r.lastEpoch++
+			pr.Epoch = r.lastEpoch
+		}
+	})
+}
+
+// maybeAutoLeave proposes leaving an auto-leave joint configuration.
+func (r *raft) maybeAutoLeave() {
+	data, err := proto.Marshal(&raftpb.ConfChangeV2{})
+	if err != nil {
+		r.panicf("marshalling an empty ConfChangeV2: %v", err)
+	}
+	m := &raftpb.Message{
+		From:    r.id,
+		Type:    raftpb.MsgProp,
+		Entries: []*raftpb.Entry{{Type: raftpb.EntryConfChangeV2, Data: data}},
+	}
+	if err := r.Step(m); err != nil {
+		r.logger.Debug("not initiating automatic transition out of joint configuration",
+			zap.Stringer("config", r.trk.Config), zap.Error(err))
+		return
+	}
+	r.logger.Info("initiating automatic transition out of joint configuration",
+		zap.Stringer("config", r.trk.Config))
+}

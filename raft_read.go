@@ -1,0 +1,94 @@
+package raft
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/seed901663da/raft/quorum"
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// handleReadIndex serves a ReadIndex request on the leader, from the
+// application (From == None or our id) or forwarded by a follower.
+func (r *raft) handleReadIndex(m *raftpb.Message) {
+	if len(m.Entries) != 1 || m.Entries[0] == nil {
+		r.logger.Warn("ignored malformed MsgReadIndex", zap.Uint64("from", m.From), zap.Int("entries", len(m.Entries)))
+		return
+	}
+	if r.trk.IsSingleton() {
+		// Alone, we are the quorum.
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
+			r.send(resp)
+		}
+		return
+	}
+	if !r.committedEntryInCurrentTerm() {
+		// Our commit index may lag the cluster's until an entry of our
+		// own term commits (thesis §6.4 step 1): hold the read.
+		r.pendingReadIndexMessages = append(r.pendingReadIndexMessages, m)
+		return
+	}
+	r.sendReadIndexResponse(m)
+}
+
+func (r *raft) committedEntryInCurrentTerm() bool {
+	return r.raftLog.zeroTermOnOutOfBounds(r.raftLog.term(r.raftLog.committed)) == r.Term
+}
+
+// sendReadIndexResponse answers right away under a lease, or starts a
+// heartbeat round for a safe read.
+func (r *raft) sendReadIndexResponse(m *raftpb.Message) {
+	switch r.readOnly.option {
+	case ReadOnlySafe:
+		ctx := m.Entries[0].GetData()
+		r.readOnly.addRequest(r.raftLog.committed, m)
+		// The leader acknowledges itself.
+		r.readOnly.recvAck(r.id, ctx)
+		r.bcastHeartbeatWithCtx(ctx)
+	case ReadOnlyLeaseBased:
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
+			r.send(resp)
+		}
+	}
+}
+
+// releasePendingReadIndexMessages serves the reads held until an entry of
+// this term committed.
+func (r *raft) releasePendingReadIndexMessages() {
+	if len(r.pendingReadIndexMessages) == 0 {
+		return
+	}
+	if !r.committedEntryInCurrentTerm() {
+		r.panicf("releasing pending reads before an entry of term %d committed", r.Term)
+	}
+	msgs := r.pendingReadIndexMessages
+	r.pendingReadIndexMessages = nil
+	for _, m := range msgs {
+		r.sendReadIndexResponse(m)
+	}
+}
+
+// handleReadIndexAck counts a heartbeat response toward the safe reads it
+// confirms, and answers those a quorum has confirmed.
+func (r *raft) handleReadIndexAck(m *raftpb.Message) {
+	if r.readOnly.option != ReadOnlySafe || len(m.Context) == 0 {
+		return
+	}
+	if r.trk.Voters.VoteResult(r.readOnly.recvAck(m.From, m.Context)) != quorum.VoteWon {
+		return
+	}
+	for _, rs := range r.readOnly.advance(m.Context) {
+		if resp := r.responseToReadIndexReq(rs.req, rs.index); resp != nil {
+			r.send(resp)
+		}
+	}
+}
+
+// responseToReadIndexReq turns a confirmed read into a ReadState when it
+// is our own, or returns the response to send to the follower that asked.
+func (r *raft) responseToReadIndexReq(req *raftpb.Message, readIndex uint64) *raftpb.Message {
+	if req.From == None || req.From == r.id {
+		r.readStates = append(r.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].GetData()})
+		return nil
+	}
+	return &raftpb.Message{Type: raftpb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries}
+}

@@ -1,0 +1,182 @@
+package raft
+
+import (
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/seed901663da/raft/progress"
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// errBreak stops a log scan early.
+var errBreak = errors.New("break")
+
+// appendEntry appends proposals to the leader's log, stamping term and
+// index. It fails if the uncommitted size limit would be exceeded.
+func (r *raft) appendEntry(es ...*raftpb.Entry) bool {
+	li := r.raftLog.lastIndex()
+	for i := range es {
+		es[i].Term = r.Term
+		es[i].Index = li + 1 + uint64(i)
+	}
+	if !r.increaseUncommittedSize(es) {
+		r.logger.Warn("appending new entries would exceed the uncommitted entry size limit; dropping proposal",
+			zap.Uint64("uncommitted", uint64(r.uncommittedSize)), zap.Uint64("limit", uint64(r.maxUncommittedSize)))
+		return false
+	}
+	li = r.raftLog.append(es...)
+	// The leader acknowledges its own entries once they are durable.
+	var epoch uint64
+	if pr := r.trk.Progress[r.id]; pr != nil {
+		epoch = pr.Epoch
+	}
+	r.send(&raftpb.Message{To: r.id, Type: raftpb.MsgAppResp, Index: li, Epoch: epoch})
+	return true
+}
+
+// increaseUncommittedSize admits entries under MaxUncommittedEntriesSize.
+// When nothing is outstanding any batch is admitted, so that one entry
+// larger than the limit cannot block the node forever. Empty entries (the
+// leader's own, and the auto-leave change) are always admitted.
+func (r *raft) increaseUncommittedSize(ents []*raftpb.Entry) bool {
+	s := payloadsSize(ents)
+	if r.uncommittedSize > 0 && s > 0 && r.uncommittedSize+s > r.maxUncommittedSize {
+		return false
+	}
+	r.uncommittedSize += s
+	return true
+}
+
+// reduceUncommittedSize accounts for applied entries. The count may have
+// been reset (new term) since they were appended, hence the floor at zero.
+func (r *raft) reduceUncommittedSize(s entryPayloadSize) {
+	if s > r.uncommittedSize {
+		r.uncommittedSize = 0
+	} else {
+		r.uncommittedSize -= s
+	}
+}
+
+// maybeCommit advances the commit index to what a quorum has durably
+// appended, if that entry is of the current term (paper §5.4.2).
+func (r *raft) maybeCommit() bool {
+	return r.raftLog.maybeCommit(r.trk.Committed(), r.Term)
+}
+
+// sendAppend sends an append (or snapshot) to a follower, even an empty
+// one, unless its progress is paused.
+func (r *raft) sendAppend(to uint64) {
+	r.maybeSendAppend(to, true)
+}
+
+// maybeSendAppend sends the entries the follower needs next, within
+// MaxSizePerMsg. With sendIfEmpty it also sends an empty append, which
+// probes the follower's log or carries the commit index. It reports whether
+// a message was sent.
+func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
+	pr := r.trk.Progress[to]
+	if pr.IsPaused() {
+		return false
+	}
+	prevIndex := pr.Next - 1
+	prevTerm, err := r.raftLog.term(prevIndex)
+	if err != nil {
+		// The entries the follower needs are compacted away.
+		return r.maybeSendSnapshot(to, pr)
+	}
+	var ents []*raftpb.Entry
+	// In StateReplicate with full inflights nothing more may be sent;
+	// IsPaused covered that, but an empty probe-state append carries none.
+	if pr.State != progress.StateReplicate || !pr.Inflights.Full() {
+		ents, err = r.raftLog.entries(pr.Next, r.maxMsgSize)
+	}
+	if len(ents) == 0 && !sendIfEmpty {
+		return false
+	}
+	if err != nil {
+		return r.maybeSendSnapshot(to, pr)
+	}
+	commit := r.raftLog.committed
+	r.send(&raftpb.Message{
+		To:      to,
+		Type:    raftpb.MsgApp,
+		Index:   prevIndex,
+		LogTerm: prevTerm,
+		Entries: ents,
+		Commit:  commit,
+		Epoch:   pr.Epoch,
+	})
+	pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
+	pr.SentCommit(commit)
+	return true
+}
+
+// maybeSendSnapshot falls back to MsgSnap for a follower whose next entries
+// are compacted. It only sends to a recently active follower: a snapshot is
+// expensive and pointless to send into the void.
+func (r *raft) maybeSendSnapshot(to uint64, pr *progress.Progress) bool {
+	if !pr.RecentActive {
+		r.logger.Debug("not sending snapshot to inactive peer", zap.Uint64("to", to))
+		return false
+	}
+	snapshot, err := r.raftLog.snapshot()
+	if err != nil {
+		if errors.Is(err, ErrSnapshotTemporarilyUnavailable) {
+			r.logger.Debug("snapshot temporarily unavailable; not sending", zap.Uint64("to", to))
+			return false
+		}
+		r.panicf("storage failed to produce a snapshot: %v", err)
+	}
+	if raftpb.IsEmptySnap(snapshot) {
+		r.panicf("storage returned an empty snapshot while entries before %d are compacted", r.raftLog.firstIndex())
+	}
+	sindex, sterm := snapshot.Metadata.Index, snapshot.Metadata.Term
+	r.logger.Info("sending snapshot",
+		zap.Uint64("to", to), zap.Uint64("snap_index", sindex), zap.Uint64("snap_term", sterm),
+		zap.Stringer("progress", pr))
+	pr.BecomeSnapshot(sindex)
+	r.send(&raftpb.Message{To: to, Type: raftpb.MsgSnap, Snapshot: snapshot, Epoch: pr.Epoch})
+	return true
+}
+
+// bcastAppend sends appends to every follower that can take one.
+func (r *raft) bcastAppend() {
+	r.trk.Visit(func(id uint64, _ *progress.Progress) {
+		if id == r.id {
+			return
+		}
+		r.sendAppend(id)
+	})
+}
+
+// bcastHeartbeat sends heartbeats, carrying the context of the most recent
+// pending read so that the acks confirm it (and every read before it).
+func (r *raft) bcastHeartbeat() {
+	r.bcastHeartbeatWithCtx(r.readOnly.lastPendingRequestCtx())
+}
+
+func (r *raft) bcastHeartbeatWithCtx(ctx []byte) {
+	r.trk.Visit(func(id uint64, _ *progress.Progress) {
+		if id == r.id {
+			return
+		}
+		r.sendHeartbeat(id, ctx)
+	})
+}
+
+// sendHeartbeat tells a follower the commit index, but never more than the
+// follower is known to have: it must not commit entries it holds that may
+// still be replaced.
+func (r *raft) sendHeartbeat(to uint64, ctx []byte) {
+	pr := r.trk.Progress[to]
+	commit := min(pr.Match, r.raftLog.committed)
+	r.send(&raftpb.Message{
+		To:      to,
+		Type:    raftpb.MsgHeartbeat,
+		Commit:  commit,
+		Context: ctx,
+		Epoch:   pr.Epoch,
+	})
+	pr.SentCommit(commit)
+}

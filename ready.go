@@ -1,0 +1,240 @@
+package raft
+
+import (
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// Ready is a batch of work for the application: state to persist, a
+// snapshot to install, messages to send and entries to apply. The fields
+// are only valid until the next call to Ready (or, with the synchronous
+// contract, until Advance). The application must not modify the entries
+// and messages: they may be shared with the node's log.
+type Ready struct {
+	// SoftState is non-nil when the leader or role changed. It need not
+	// be persisted.
+	*SoftState
+
+	// HardState is non-nil when term, vote or commit changed. Persist it
+	// before sending Messages.
+	HardState *raftpb.HardState
+
+	// ReadStates answer ReadIndex requests; see ReadState.
+	ReadStates []ReadState
+
+	// Entries are to be appended to stable storage before Messages are
+	// sent. An entry overwrites any stored entry at the same index and
+	// truncates the stored log after the last one.
+	Entries []*raftpb.Entry
+
+	// Snapshot, if non-nil, is to be saved to stable storage (and the
+	// state machine restored from it) before Entries.
+	Snapshot *raftpb.Snapshot
+
+	// CommittedEntries are to be applied to the state machine, in order.
+	// In synchronous mode they may include entries of this same Ready's
+	// Entries: persist first, then apply.
+	CommittedEntries []*raftpb.Entry
+
+	// Messages are to be sent after Entries, HardState and Snapshot are
+	// durable. A MsgSnap's snapshot payload is the application's to fill
+	// or stream; report the outcome with ReportSnapshot. With
+	// AsyncStorageWrites the storage work travels here too, as
+	// MsgStorageAppend and MsgStorageApply to the local threads.
+	Messages []*raftpb.Message
+
+	// MustSync says whether HardState and Entries must be synced to disk
+	// (fsync) before Messages are sent, or may be written without sync:
+	// it is false when only the commit index changed, which can be
+	// recovered from peers.
+	MustSync bool
+}
+
+// IsEmpty reports whether rd carries no work.
+func (rd *Ready) IsEmpty() bool {
+	return rd.SoftState == nil && rd.HardState == nil && rd.Snapshot == nil &&
+		len(rd.Entries) == 0 && len(rd.CommittedEntries) == 0 && len(rd.Messages) == 0 &&
+		len(rd.ReadStates) == 0
+}
+
+func (r *raft) hardStateValue() hardStateValue {
+	return hardStateValue{term: r.Term, vote: r.Vote, commit: r.raftLog.committed}
+}
+
+// MustSync reports whether a Ready with this hard state change and this
+// many entries must be synced to disk: term, vote and log entries must be
+// durable before anything that depends on them is sent (paper §5.1,
+// Figure 2 "persistent state"); the commit index need not be.
+func MustSync(st, prev *raftpb.HardState, entsnum int) bool {
+	return entsnum != 0 || st.GetVote() != prev.GetVote() || st.GetTerm() != prev.GetTerm()
+}
+
+func mustSyncValue(st, prev hardStateValue, entsnum int) bool {
+	return entsnum != 0 || st.vote != prev.vote || st.term != prev.term
+}
+
+func (rn *RawNode) readyWithoutAccept() Ready {
+	r := rn.raft
+	rd := Ready{
+		Entries:          r.raftLog.nextUnstableEnts(),
+		CommittedEntries: r.raftLog.nextCommittedEnts(rn.applyUnstableEntries()),
+		Messages:         r.msgs,
+	}
+	if ss := r.softState(); ss != rn.prevSoftSt {
+		rd.SoftState = &ss
+	}
+	hs := r.hardStateValue()
+	if hs != rn.prevHardSt {
+		rd.HardState = &raftpb.HardState{Term: hs.term, Vote: hs.vote, Commit: hs.commit}
+	}
+	if r.raftLog.hasNextUnstableSnapshot() {
+		rd.Snapshot = r.raftLog.nextUnstableSnapshot()
+	}
+	if len(r.readStates) != 0 {
+		rd.ReadStates = r.readStates
+	}
+	rd.MustSync = mustSyncValue(hs, rn.prevHardSt, len(rd.Entries))
+
+	if rn.asyncStorageWrites {
+		if needStorageAppendMsg(r, &rd) {
+			rd.Messages = append(rd.Messages, newStorageAppendMsg(r, &rd))
+		}
+		if needStorageApplyMsg(&rd) {
+			rd.Messages = append(rd.Messages, newStorageApplyMsg(r, &rd))
+		}
+	} else {
+		// In synchronous mode the whole Ready is durable before Messages
+		// go out, so messages that wait for durability go out with it;
+		// only the ones to ourselves wait for Advance (acceptReady).
+		for _, m := range r.msgsAfterAppend {
+			if m.To != r.id {
+				rd.Messages = append(rd.Messages, m)
+			}
+		}
+	}
+	return rd
+}
+
+// acceptReady records that rd was handed to the application.
+func (rn *RawNode) acceptReady(rd Ready) {
+	r := rn.raft
+	if rd.SoftState != nil {
+		rn.prevSoftSt = *rd.SoftState
+	}
+	if rd.HardState != nil {
+		rn.prevHardSt = hardStateValueOf(rd.HardState)
+	}
+	if len(rd.ReadStates) != 0 {
+		r.readStates = nil
+	}
+	if !rn.asyncStorageWrites {
+		if len(rn.stepsOnAdvance) != 0 {
+			r.panicf("Ready called twice without Advance")
+		}
+		for _, m := range r.msgsAfterAppend {
+			if m.To == r.id {
+				rn.stepsOnAdvance = append(rn.stepsOnAdvance, m)
+			}
+		}
+		if needStorageAppendRespMsg(r, &rd) {
+			rn.stepsOnAdvance = append(rn.stepsOnAdvance, newStorageAppendRespMsg(r, &rd))
+		}
+		if needStorageApplyRespMsg(&rd) {
+			rn.stepsOnAdvance = append(rn.stepsOnAdvance, newStorageApplyRespMsg(r, rd.CommittedEntries))
+		}
+	}
+	r.msgs = nil
+	r.msgsAfterAppend = nil
+	r.raftLog.acceptUnstable()
+	if n := len(rd.CommittedEntries); n > 0 {
+		index := rd.CommittedEntries[n-1].Index
+		r.raftLog.acceptApplying(index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
+	}
+}
+
+func needStorageAppendMsg(r *raft, rd *Ready) bool {
+	// Also needed when only messages wait for durability: they ride in
+	// the append's Responses so that they go out after any earlier write.
+	return r.raftLog.hasNextOrInProgressUnstableEnts() ||
+		rd.HardState != nil || rd.Snapshot != nil || len(r.msgsAfterAppend) > 0
+}
+
+func needStorageAppendRespMsg(r *raft, rd *Ready) bool {
+	return r.raftLog.hasNextOrInProgressUnstableEnts() || rd.Snapshot != nil
+}
+
+// newStorageAppendMsg builds the write request for the local append
+// thread: entries, hard state and snapshot to persist, and the messages to
+// deliver once they are durable.
+func newStorageAppendMsg(r *raft, rd *Ready) *raftpb.Message {
+	m := &raftpb.Message{
+		Type:    raftpb.MsgStorageAppend,
+		To:      LocalAppendThread,
+		From:    r.id,
+		Entries: rd.Entries,
+	}
+	if rd.HardState != nil {
+		// Term, Vote and Commit of the message carry the hard state. A
+		// zero Term means "no hard state change" (Term 0 is never
+		// persisted once a node has started).
+		m.Term = rd.HardState.Term
+		m.Vote = rd.HardState.Vote
+		m.Commit = rd.HardState.Commit
+	}
+	if rd.Snapshot != nil {
+		m.Snapshot = rd.Snapshot
+	}
+	m.Responses = r.msgsAfterAppend
+	if needStorageAppendRespMsg(r, rd) {
+		m.Responses = append(m.Responses, newStorageAppendRespMsg(r, rd))
+	}
+	return m
+}
+
+// newStorageAppendRespMsg builds the ack the append thread returns once a
+// write is durable. It names the last entry written by (index, term): the
+// unstable log only treats entries as stable if that entry is still there,
+// since a newer leader may have replaced it meanwhile. The message's Term
+// is the node's term at the time of the write; an ack from an older term
+// does not mark entries stable at all, because an entry overwritten and
+// rewritten in between could otherwise be mistaken for the written one.
+func newStorageAppendRespMsg(r *raft, rd *Ready) *raftpb.Message {
+	m := &raftpb.Message{
+		Type: raftpb.MsgStorageAppendResp,
+		To:   r.id,
+		From: LocalAppendThread,
+		Term: r.Term,
+	}
+	if r.raftLog.hasNextOrInProgressUnstableEnts() {
+		m.Index, m.LogTerm = r.raftLog.lastEntryID()
+	}
+	if rd.Snapshot != nil {
+		m.Snapshot = rd.Snapshot
+	}
+	return m
+}
+
+func needStorageApplyMsg(rd *Ready) bool     { return len(rd.CommittedEntries) > 0 }
+func needStorageApplyRespMsg(rd *Ready) bool { return needStorageApplyMsg(rd) }
+
+// newStorageApplyMsg builds the request for the local apply thread.
+func newStorageApplyMsg(r *raft, rd *Ready) *raftpb.Message {
+	ents := rd.CommittedEntries
+	return &raftpb.Message{
+		Type:      raftpb.MsgStorageApply,
+		To:        LocalApplyThread,
+		From:      r.id,
+		Term:      0, // not tied to a term: applying committed entries is always valid
+		Entries:   ents,
+		Responses: []*raftpb.Message{newStorageApplyRespMsg(r, ents)},
+	}
+}
+
+func newStorageApplyRespMsg(r *raft, ents []*raftpb.Entry) *raftpb.Message {
+	return &raftpb.Message{
+		Type:    raftpb.MsgStorageApplyResp,
+		To:      r.id,
+		From:    LocalApplyThread,
+		Term:    0,
+		Entries: ents,
+	}
+}
