@@ -11,8 +11,7 @@
 # Usage: scripts/check-generated.sh   (from anywhere inside the repository)
 set -euo pipefail
 
-root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/.." && pwd))
-cd "$root"
+source "$(dirname "$0")/lib.sh" # cd to the repository root
 
 if ! command -v protoc >/dev/null 2>&1; then
 	echo "check-generated: protoc not found; install it (Debian/Ubuntu: apt-get install -y protobuf-compiler)" >&2
