@@ -185,8 +185,6 @@ func (r *raft) loadState(hs *raftpb.HardState) error {
 	return nil
 }
 
-func (r *raft) hasLeader() bool { return r.lead != None }
-
 func (r *raft) softState() SoftState { return SoftState{Lead: r.lead, RaftState: r.state} }
 
 func (r *raft) hardState() *raftpb.HardState {
