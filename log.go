@@ -3,7 +3,6 @@ package raft
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"go.uber.org/zap"
 
@@ -48,7 +47,7 @@ type raftLog struct {
 
 	// maxApplyingEntsSize limits the total encoded size of entries handed
 	// out for applying but not yet reported applied. newLog turns the
-	// configuration's 0 ("no limit") into math.MaxUint64.
+	// configuration's 0 ("no limit") into noSizeLimit.
 	maxApplyingEntsSize entryEncodingSize
 	// applyingEntsSize is the encoded size of the entries in
 	// (applied, applying].
@@ -88,7 +87,7 @@ func newLog(storage Storage, logger *zap.Logger, maxApplyingEntsSize entryEncodi
 			first-1, err)
 	}
 	if maxApplyingEntsSize == 0 {
-		maxApplyingEntsSize = math.MaxUint64
+		maxApplyingEntsSize = noSizeLimit
 	}
 	return &raftLog{
 		storage: storage,
@@ -514,7 +513,7 @@ func (l *raftLog) entries(i uint64, maxSize entryEncodingSize) ([]*raftpb.Entry,
 // allEntries returns every entry in the log. It is meant for tests.
 func (l *raftLog) allEntries() []*raftpb.Entry {
 	for {
-		ents, err := l.entries(l.firstIndex(), math.MaxUint64)
+		ents, err := l.entries(l.firstIndex(), noSizeLimit)
 		if err == nil {
 			return ents
 		}

@@ -1,6 +1,8 @@
 package raft
 
 import (
+	"math"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/seed901663da/raft/raftpb"
@@ -20,6 +22,9 @@ type entryEncodingSize uint64
 // an empty entry has payload size 0, so the empty entry a new leader appends
 // (§8 of the Raft paper) can never be refused by that limit.
 type entryPayloadSize uint64
+
+// noSizeLimit is the entryEncodingSize limit that never cuts a batch short.
+const noSizeLimit = entryEncodingSize(math.MaxUint64)
 
 // entryEncodedSize returns the wire size of one entry. All size accounting in
 // the package goes through this one function, so a faster implementation can
@@ -69,7 +74,8 @@ func prefixWithin(ents []*raftpb.Entry, maxSize entryEncodingSize) int {
 // entry larger than the limit must still make progress, or it would never be
 // sent or applied.
 func limitSize(ents []*raftpb.Entry, maxSize entryEncodingSize) []*raftpb.Entry {
-	if len(ents) == 0 {
+	if len(ents) == 0 || maxSize == noSizeLimit {
+		// Without a limit there is no need to compute sizes.
 		return ents
 	}
 	return ents[:max(1, prefixWithin(ents, maxSize))]
