@@ -24,6 +24,24 @@ type RawNode struct {
 	// calls Advance (synchronous storage mode only): the acks that the
 	// entries and hard state of the last Ready are durable and applied.
 	stepsOnAdvance []*raftpb.Message
+	// onAdvance is what the last Ready's writes and applies acknowledge
+	// once Advance is called (synchronous storage mode only).
+	onAdvance advanceAcks
+}
+
+// advanceAcks is the synchronous-mode form of the storage append and
+// apply responses.
+type advanceAcks struct {
+	// term is the node's term when the Ready was taken. Entries written
+	// under an older term may since have been replaced in the unstable
+	// log, so they are only marked stable if the term is unchanged (see
+	// newStorageAppendRespMsg).
+	term                    uint64
+	stableIndex, stableTerm uint64
+	snapshot                *raftpb.Snapshot
+	appliedIndex            uint64
+	appliedSize             entryEncodingSize
+	appliedPayload          entryPayloadSize
 }
 
 // hardStateValue is a comparable copy of a HardState (proto messages must
@@ -218,11 +236,24 @@ func (rn *RawNode) Advance(_ Ready) {
 	if rn.asyncStorageWrites {
 		rn.raft.panicf("Advance called with AsyncStorageWrites enabled")
 	}
+	r := rn.raft
 	for i, m := range rn.stepsOnAdvance {
-		_ = rn.raft.Step(m)
+		_ = r.Step(m)
 		rn.stepsOnAdvance[i] = nil
 	}
 	rn.stepsOnAdvance = rn.stepsOnAdvance[:0]
+	acks := rn.onAdvance
+	rn.onAdvance = advanceAcks{}
+	if acks.stableIndex != 0 && acks.term == r.Term {
+		r.raftLog.stableTo(acks.stableIndex, acks.stableTerm)
+	}
+	if acks.snapshot != nil {
+		r.appliedSnap(acks.snapshot)
+	}
+	if acks.appliedIndex != 0 {
+		r.appliedTo(acks.appliedIndex, acks.appliedSize)
+		r.reduceUncommittedSize(acks.appliedPayload)
+	}
 }
 
 // applyUnstableEntries reports whether committed entries may be handed

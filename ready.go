@@ -127,7 +127,7 @@ func (rn *RawNode) acceptReady(rd Ready) {
 		r.readStates = nil
 	}
 	if !rn.asyncStorageWrites {
-		if len(rn.stepsOnAdvance) != 0 {
+		if len(rn.stepsOnAdvance) != 0 || rn.onAdvance != (advanceAcks{}) {
 			r.panicf("Ready called twice without Advance")
 		}
 		for _, m := range r.msgsAfterAppend {
@@ -135,11 +135,21 @@ func (rn *RawNode) acceptReady(rd Ready) {
 				rn.stepsOnAdvance = append(rn.stepsOnAdvance, m)
 			}
 		}
+		// The acks of this Ready's writes and applies, carried out by
+		// Advance. They are what MsgStorageAppendResp and
+		// MsgStorageApplyResp carry in async mode, kept as plain values
+		// so that the synchronous loop allocates no messages for them.
+		rn.onAdvance = advanceAcks{term: r.Term}
 		if needStorageAppendRespMsg(r, &rd) {
-			rn.stepsOnAdvance = append(rn.stepsOnAdvance, newStorageAppendRespMsg(r, &rd))
+			if r.raftLog.hasNextOrInProgressUnstableEnts() {
+				rn.onAdvance.stableIndex, rn.onAdvance.stableTerm = r.raftLog.lastEntryID()
+			}
+			rn.onAdvance.snapshot = rd.Snapshot
 		}
-		if needStorageApplyRespMsg(&rd) {
-			rn.stepsOnAdvance = append(rn.stepsOnAdvance, newStorageApplyRespMsg(r, rd.CommittedEntries))
+		if n := len(rd.CommittedEntries); n > 0 {
+			rn.onAdvance.appliedIndex = rd.CommittedEntries[n-1].Index
+			rn.onAdvance.appliedSize = entsSize(rd.CommittedEntries)
+			rn.onAdvance.appliedPayload = payloadsSize(rd.CommittedEntries)
 		}
 	}
 	r.msgs = nil
@@ -213,8 +223,7 @@ func newStorageAppendRespMsg(r *raft, rd *Ready) *raftpb.Message {
 	return m
 }
 
-func needStorageApplyMsg(rd *Ready) bool     { return len(rd.CommittedEntries) > 0 }
-func needStorageApplyRespMsg(rd *Ready) bool { return needStorageApplyMsg(rd) }
+func needStorageApplyMsg(rd *Ready) bool { return len(rd.CommittedEntries) > 0 }
 
 // newStorageApplyMsg builds the request for the local apply thread.
 func newStorageApplyMsg(r *raft, rd *Ready) *raftpb.Message {
