@@ -68,6 +68,10 @@ type raft struct {
 	// heartbeatElapsed counts ticks since the last heartbeat (leader only).
 	heartbeatElapsed int
 
+	// asyncStorageWrites selects the storage contract (Config doc); it
+	// decides where acks that wait for durability are queued.
+	asyncStorageWrites bool
+
 	checkQuorum                 bool
 	preVote                     bool
 	disableProposalForwarding   bool
@@ -134,6 +138,7 @@ func newRaft(c *Config) (*raft, error) {
 		disableProposalForwarding:   c.DisableProposalForwarding,
 		disableConfChangeValidation: c.DisableConfChangeValidation,
 		stepDownOnRemoval:           c.StepDownOnRemoval,
+		asyncStorageWrites:          c.AsyncStorageWrites,
 		rand:                        rnd,
 	}
 	cfg, trk, err := confchange.Restore(confchange.Changer{
@@ -225,6 +230,13 @@ func (r *raft) send(m *raftpb.Message) {
 		// so they wait until this Ready's writes are persisted. For the
 		// same reason the leader's own append ack goes through here
 		// (thesis §10.2.1: the leader counts itself once its disk is done).
+		if !r.asyncStorageWrites && m.To != r.id {
+			// Synchronously, every message of a Ready leaves after its
+			// writes are durable anyway; only acks to ourselves must wait
+			// for Advance.
+			r.msgs = append(r.msgs, m)
+			return
+		}
 		r.msgsAfterAppend = append(r.msgsAfterAppend, m)
 	default:
 		if m.To == r.id {

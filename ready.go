@@ -80,7 +80,10 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 		Messages:         r.msgs,
 	}
 	if ss := r.softState(); ss != rn.prevSoftSt {
-		rd.SoftState = &ss
+		// Copy into a fresh variable: taking &ss would move ss to the
+		// heap on every call, changed or not.
+		changed := ss
+		rd.SoftState = &changed
 	}
 	hs := r.hardStateValue()
 	if hs != rn.prevHardSt {
@@ -153,7 +156,14 @@ func (rn *RawNode) acceptReady(rd Ready) {
 		}
 	}
 	r.msgs = nil
-	r.msgsAfterAppend = nil
+	if rn.asyncStorageWrites {
+		// The Ready's MsgStorageAppend holds this slice as Responses.
+		r.msgsAfterAppend = nil
+	} else {
+		// Its messages moved to stepsOnAdvance; reuse the array.
+		clear(r.msgsAfterAppend)
+		r.msgsAfterAppend = r.msgsAfterAppend[:0]
+	}
 	r.raftLog.acceptUnstable()
 	if n := len(rd.CommittedEntries); n > 0 {
 		index := rd.CommittedEntries[n-1].Index
