@@ -152,6 +152,10 @@ func (u *unstable) shrinkEntriesArray() {
 	// the copy constant per entry.
 	const usedFraction = 2
 	switch {
+	case cap(u.entries) <= smallEntriesCap:
+		// Small arrays are kept for the next appends: they land past
+		// anything handed out before, so nothing aliases, and steady-state
+		// appends allocate nothing. What they keep alive is bounded.
 	case len(u.entries) == 0:
 		u.entries = nil
 	case len(u.entries)*usedFraction < cap(u.entries):
@@ -160,6 +164,10 @@ func (u *unstable) shrinkEntriesArray() {
 		u.entries = ents
 	}
 }
+
+// smallEntriesCap is the array size, in entries, below which the unstable
+// log neither shrinks its array nor grows it by less than this much.
+const smallEntriesCap = 256
 
 // stableSnapTo records that the snapshot at index i is durable.
 func (u *unstable) stableSnapTo(i uint64) {
@@ -188,7 +196,14 @@ func (u *unstable) truncateAndAppend(ents []*raftpb.Entry) {
 	from := ents[0].Index
 	switch end := u.offset + uint64(len(u.entries)); {
 	case from == end:
-		// The common case: the new entries follow on directly.
+		// The common case: the new entries follow on directly. Grow with
+		// headroom so that a stream of small appends does not allocate
+		// each time (see shrinkEntriesArray).
+		if need := len(u.entries) + len(ents); need > cap(u.entries) {
+			grown := make([]*raftpb.Entry, len(u.entries), max(2*need, smallEntriesCap/4))
+			copy(grown, u.entries)
+			u.entries = grown
+		}
 		u.entries = append(u.entries, ents...)
 	case from <= u.offset:
 		// Everything unstable is replaced. The stable log is truncated

@@ -251,7 +251,7 @@ func TestUnstableStableSnapTo(t *testing.T) {
 // The backing array is reallocated once most of it is unused, so stable
 // entries are not kept alive by it.
 func TestUnstableShrinksAfterStableTo(t *testing.T) {
-	ents := make([]*raftpb.Entry, 0, 100)
+	ents := make([]*raftpb.Entry, 0, smallEntriesCap+100)
 	u := mkUnstable(1, nil, append(ents, index(1).terms(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)...))
 	u.acceptInProgress()
 	u.stableTo(4, 1)
@@ -262,8 +262,8 @@ func TestUnstableShrinksAfterStableTo(t *testing.T) {
 		t.Fatalf("cap(entries) = %d after shrinking, want %d", c, len(u.entries))
 	}
 	u.stableTo(10, 1)
-	if u.entries != nil {
-		t.Fatalf("entries = %v after everything is stable, want nil", u.entries)
+	if len(u.entries) != 0 || cap(u.entries) != 0 {
+		t.Fatalf("entries = %v (cap %d) after everything is stable, want empty and released", u.entries, cap(u.entries))
 	}
 
 	// Mostly used arrays are kept.
@@ -272,6 +272,21 @@ func TestUnstableShrinksAfterStableTo(t *testing.T) {
 	u.stableTo(1, 1)
 	if c := cap(u.entries); c != 11 {
 		t.Fatalf("cap(entries) = %d, want the original array (11)", c)
+	}
+
+	// Small arrays are kept even when emptied, and the next append reuses
+	// them without touching what was handed out before.
+	ents = make([]*raftpb.Entry, 0, 16)
+	u = mkUnstable(1, nil, append(ents, index(1).terms(1, 1)...))
+	handed := u.nextEntries()
+	u.acceptInProgress()
+	u.stableTo(2, 1)
+	if len(u.entries) != 0 || cap(u.entries) == 0 {
+		t.Fatalf("small emptied array not kept: len %d cap %d", len(u.entries), cap(u.entries))
+	}
+	u.truncateAndAppend(index(3).terms(2))
+	if entIDs(handed) != "[1/1 2/1]" {
+		t.Fatalf("append overwrote entries handed out earlier: %s", entIDs(handed))
 	}
 }
 
