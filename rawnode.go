@@ -136,11 +136,27 @@ func (rn *RawNode) Campaign() error {
 // ErrProposalDropped when the proposal cannot be accepted now. Success
 // does not mean it will commit: watch the committed entries.
 func (rn *RawNode) Propose(data []byte) error {
-	return rn.raft.Step(&raftpb.Message{
-		Type:    raftpb.MsgProp,
-		From:    rn.raft.id,
-		Entries: []*raftpb.Entry{{Data: data}},
-	})
+	return rn.raft.Step(newProposal(rn.raft.id, data))
+}
+
+// proposal packs a one-entry MsgProp into a single allocation: the
+// message, its entries slice and the entry. The entry outlives the message
+// in the log, which keeps the small rest alive with it; that costs less
+// than two more allocations on every proposal.
+type proposal struct {
+	msg   raftpb.Message
+	ents  [1]*raftpb.Entry
+	entry raftpb.Entry
+}
+
+func newProposal(from uint64, data []byte) *raftpb.Message {
+	p := &proposal{}
+	p.entry.Data = data
+	p.ents[0] = &p.entry
+	p.msg.Type = raftpb.MsgProp
+	p.msg.From = from
+	p.msg.Entries = p.ents[:]
+	return &p.msg
 }
 
 // ProposeConfChange proposes a membership change, v1 (*raftpb.ConfChange)
