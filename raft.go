@@ -234,7 +234,7 @@ func (r *raft) send(m *raftpb.Message) {
 			// Synchronously, every message of a Ready leaves after its
 			// writes are durable anyway; only acks to ourselves must wait
 			// for Advance.
-			r.msgs = append(r.msgs, m)
+			r.queueMsg(m)
 			return
 		}
 		r.msgsAfterAppend = append(r.msgsAfterAppend, m)
@@ -242,8 +242,18 @@ func (r *raft) send(m *raftpb.Message) {
 		if m.To == r.id {
 			r.panicf("%s addressed to self", m.Type)
 		}
-		r.msgs = append(r.msgs, m)
+		r.queueMsg(m)
 	}
+}
+
+// queueMsg appends to r.msgs. The slice goes to the application with each
+// Ready, so it starts afresh every time; starting with room for a few
+// messages saves the first doublings.
+func (r *raft) queueMsg(m *raftpb.Message) {
+	if r.msgs == nil {
+		r.msgs = make([]*raftpb.Message, 0, 4)
+	}
+	r.msgs = append(r.msgs, m)
 }
 
 // reset prepares the node for a new term or role.
