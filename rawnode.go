@@ -191,12 +191,17 @@ func (rn *RawNode) ApplyConfChange(cc raftpb.ConfChangeI) (*raftpb.ConfState, er
 // a response from a local storage thread). It returns ErrStepLocalMsg for
 // message types only the node itself may create, ErrStepPeerNotFound for a
 // response from a node not in the configuration, ErrUnknownMessageType and
-// ErrMalformedMessage for messages it cannot interpret. Inconsistent
+// ErrMalformedMessage for messages it cannot interpret or that are
+// addressed to another node. Inconsistent
 // messages (a bad index, a commit index beyond what the sender could know)
 // are ignored and logged, never applied.
 func (rn *RawNode) Step(m *raftpb.Message) error {
 	if m == nil {
 		return ErrMalformedMessage
+	}
+	if m.To != None && m.To != rn.raft.id {
+		// Misrouted: acting on it would answer for another node.
+		return fmt.Errorf("%w: addressed to %d, this is %d", ErrMalformedMessage, m.To, rn.raft.id)
 	}
 	if !m.Type.IsKnown() {
 		return fmt.Errorf("%w: %d", ErrUnknownMessageType, int32(m.Type))
