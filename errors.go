@@ -23,7 +23,8 @@ var ErrStepPeerNotFound = errors.New("raft: cannot step as peer not found")
 var ErrUnknownMessageType = errors.New("raft: unknown message type")
 
 // ErrMalformedMessage is returned by RawNode.Step and Node.Step for a
-// message that is structurally invalid (nil, or missing a required part).
+// message that is structurally invalid (nil, or missing a required part)
+// or addressed to another node.
 var ErrMalformedMessage = errors.New("raft: malformed message")
 
 // ErrForgetLeaderLease is returned by RawNode.ForgetLeader and Node.ForgetLeader
