@@ -493,7 +493,7 @@ func (l *raftLog) maybeCommit(maxIndex, term uint64) bool {
 	if maxIndex <= l.committed {
 		return false
 	}
-	if t, err := l.term(maxIndex); err != nil || t != term {
+	if t, err := l.term(maxIndex); err != nil || (t != term && !mutCommitCountsOldTerm()) {
 		return false
 	}
 	l.commitTo(maxIndex)

@@ -98,7 +98,7 @@ func (r *raft) handleVoteRequest(m *raftpb.Message) {
 		// A pre-vote for a future term we have not entered.
 		(m.Type == raftpb.MsgPreVote && m.Term > r.Term)
 	lastIndex, lastTerm := r.raftLog.lastEntryID()
-	if canVote && r.raftLog.isUpToDate(m.Index, m.LogTerm) {
+	if canVote && (r.raftLog.isUpToDate(m.Index, m.LogTerm) || mutVoteIgnoresLog()) {
 		r.logger.Info("cast vote",
 			zap.Stringer("type", m.Type), zap.Uint64("for", m.From), zap.Uint64("msg_term", m.Term),
 			zap.Uint64("term", r.Term), zap.Uint64("last_index", lastIndex), zap.Uint64("last_term", lastTerm))

@@ -1,0 +1,12 @@
+//go:build !raftmutation
+
+package raft
+
+// Without the raftmutation build tag every mutation hook is a constant
+// false: the compiler inlines the calls and drops the mutated branches, so
+// production builds carry no trace of them and nothing is exported. See
+// mutation_on.go for what the hooks do.
+
+func mutVoteIgnoresLog() bool { return false }
+
+func mutCommitCountsOldTerm() bool { return false }
