@@ -27,6 +27,10 @@ type testNetwork struct {
 	// down drops everything to and from a node.
 	down  map[uint64]bool
 	queue []*raftpb.Message
+	// drop, when set, discards the messages it returns true for, on top
+	// of cut and down. Tests use it to shape a scenario message by
+	// message.
+	drop func(m *raftpb.Message) bool
 }
 
 func testConfig(id uint64, s Storage) *Config {
@@ -79,42 +83,117 @@ func (nw *testNetwork) addNode(id uint64, peers []Peer, opts ...func(*Config)) *
 	return n
 }
 
+// newVoterStorage returns a MemoryStorage whose configuration has the given
+// voters and whose log holds one entry per element of terms, at indexes 1,
+// 2, ... with those terms, and hard state hs (nil for none). It stands for
+// the disk of a node that has been running for a while.
+func newVoterStorage(t testing.TB, voters []uint64, terms []uint64, hs *raftpb.HardState) *MemoryStorage {
+	t.Helper()
+	s := NewMemoryStorage()
+	s.snapshot.Metadata.ConfState = &raftpb.ConfState{Voters: voters}
+	ents := make([]*raftpb.Entry, len(terms))
+	for i, term := range terms {
+		ents[i] = &raftpb.Entry{Index: uint64(i + 1), Term: term}
+	}
+	if err := s.Append(ents); err != nil {
+		t.Fatal(err)
+	}
+	if hs != nil {
+		if err := s.SetHardState(hs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// newTestNode starts a node over existing storage with testConfig
+// adjusted by opts.
+func newTestNode(t testing.TB, id uint64, s *MemoryStorage, opts ...func(*Config)) *testNode {
+	t.Helper()
+	c := testConfig(id, s)
+	for _, o := range opts {
+		o(c)
+	}
+	rn, err := NewRawNode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testNode{rn: rn, storage: s}
+}
+
+// newTestNetworkOf wires up nodes created by the caller (nothing is
+// bootstrapped).
+func newTestNetworkOf(t testing.TB, nodes ...*testNode) *testNetwork {
+	nw := &testNetwork{t: t, nodes: map[uint64]*testNode{}, cut: map[[2]uint64]bool{}, down: map[uint64]bool{}}
+	for _, n := range nodes {
+		id := n.rn.raft.id
+		nw.nodes[id] = n
+		nw.ids = append(nw.ids, id)
+	}
+	slices.Sort(nw.ids)
+	return nw
+}
+
+// drain runs Ready cycles until the node has nothing left to do and
+// returns every message it sent meanwhile.
+func (n *testNode) drain(t testing.TB) []*raftpb.Message {
+	t.Helper()
+	var out []*raftpb.Message
+	for {
+		msgs, ok := n.handleReady(t)
+		if !ok {
+			return out
+		}
+		out = append(out, msgs...)
+	}
+}
+
 // processReady runs one Ready/Advance cycle on node id, following the
 // documented contract, and queues its messages.
 func (nw *testNetwork) processReady(id uint64) bool {
-	n := nw.nodes[id]
+	msgs, ok := nw.nodes[id].handleReady(nw.t)
+	nw.queue = append(nw.queue, msgs...)
+	return ok
+}
+
+// handleReady runs one Ready/Advance cycle, if there is a Ready: it
+// persists the snapshot, entries and hard state to the node's storage,
+// applies the committed entries (conf changes included) and returns the
+// messages to send.
+func (n *testNode) handleReady(t testing.TB) ([]*raftpb.Message, bool) {
+	t.Helper()
 	if !n.rn.HasReady() {
-		return false
+		return nil, false
 	}
+	id := n.rn.raft.id
 	rd := n.rn.Ready()
 	if rd.Snapshot != nil {
 		if err := n.storage.ApplySnapshot(rd.Snapshot); err != nil {
-			nw.t.Fatalf("node %d: apply snapshot: %v", id, err)
+			t.Fatalf("node %d: apply snapshot: %v", id, err)
 		}
 	}
 	if err := n.storage.Append(rd.Entries); err != nil {
-		nw.t.Fatalf("node %d: append: %v", id, err)
+		t.Fatalf("node %d: append: %v", id, err)
 	}
 	if rd.HardState != nil {
 		if err := n.storage.SetHardState(rd.HardState); err != nil {
-			nw.t.Fatal(err)
+			t.Fatal(err)
 		}
 	}
-	nw.queue = append(nw.queue, rd.Messages...)
 	for _, e := range rd.CommittedEntries {
 		n.applied = append(n.applied, e)
 		if e.Type == raftpb.EntryConfChange || e.Type == raftpb.EntryConfChangeV2 {
 			cc, err := raftpb.UnmarshalConfChange(e.Type, e.Data)
 			if err != nil {
-				nw.t.Fatal(err)
+				t.Fatal(err)
 			}
 			if _, err := n.rn.ApplyConfChange(cc); err != nil {
-				nw.t.Fatalf("node %d: apply conf change: %v", id, err)
+				t.Fatalf("node %d: apply conf change: %v", id, err)
 			}
 		}
 	}
 	n.rn.Advance(rd)
-	return true
+	return rd.Messages, true
 }
 
 // deliver hands queued messages to their recipients, honouring cuts.
@@ -123,6 +202,9 @@ func (nw *testNetwork) deliver() bool {
 	nw.queue = nil
 	for _, m := range msgs {
 		if nw.cut[[2]uint64{m.From, m.To}] || nw.down[m.From] || nw.down[m.To] {
+			continue
+		}
+		if nw.drop != nil && nw.drop(m) {
 			continue
 		}
 		n, ok := nw.nodes[m.To]

@@ -231,10 +231,36 @@ func (r *raft) handleHeartbeatResponse(m *raftpb.Message, pr *progress.Progress)
 	pr.MsgAppProbesPaused = false
 	// A heartbeat round trip is a cheap chance to resume a stalled probe
 	// or to tell a follower a commit index it lacks.
-	if pr.Match < r.raftLog.lastIndex() || pr.CanBumpCommit(r.raftLog.committed) {
+	switch {
+	case pr.State == progress.StateReplicate && pr.Inflights.Full():
+		// The full window pauses appends, but the transport may have lost
+		// every append in it without reporting MsgUnreachable; then no
+		// answer would ever free it and the follower would be stuck
+		// (paper §5.5: the leader retries indefinitely).
+		r.sendWindowProbe(m.From, pr)
+	case pr.Match < r.raftLog.lastIndex() || pr.CanBumpCommit(r.raftLog.committed):
 		r.sendAppend(m.From)
 	}
 	r.handleReadIndexAck(m)
+}
+
+// sendWindowProbe sends an empty append right after a follower's full
+// in-flight window, despite the pause. If the follower has everything up to
+// it, the answer frees the window; if appends were lost, it is rejected and
+// the leader goes back to probing from Match.
+func (r *raft) sendWindowProbe(to uint64, pr *progress.Progress) {
+	prevIndex := pr.Next - 1
+	prevTerm, err := r.raftLog.term(prevIndex)
+	if err != nil {
+		// Compacted since it was sent: a probe finds out what the follower
+		// needs, a snapshot if it comes to that.
+		pr.BecomeProbe()
+		r.sendAppend(to)
+		return
+	}
+	commit := r.raftLog.committed
+	r.send(&raftpb.Message{To: to, Type: raftpb.MsgApp, Index: prevIndex, LogTerm: prevTerm, Commit: commit, Epoch: pr.Epoch})
+	pr.SentCommit(commit)
 }
 
 func (r *raft) handleSnapStatus(m *raftpb.Message, pr *progress.Progress) {
