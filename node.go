@@ -1,0 +1,454 @@
+package raft
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// ErrStopped is returned by Node.Campaign, Node.Propose,
+// Node.ProposeConfChange, Node.Step, Node.ApplyConfChange,
+// Node.ForgetLeader and Node.ReadIndex once Node.Stop has been called: the
+// request never reached the state machine.
+var ErrStopped = errors.New("raft: stopped")
+
+// Node is the concurrent API over the raft state machine: a RawNode run by
+// a goroutine of its own, driven through channels. All methods are safe for
+// concurrent use. The application still runs the loop of the package
+// documentation, taking work from Ready and (without
+// Config.AsyncStorageWrites) acknowledging it with Advance; ticks,
+// messages and proposals may arrive from any goroutine meanwhile.
+//
+// Methods that take a context block until the node accepts the request,
+// the context is done (they return ctx.Err()) or the node is stopped (they
+// return ErrStopped). Once a request is accepted its result is the state
+// machine's verdict, returned without further waiting; a context that
+// expires later does not undo it.
+type Node interface {
+	// Tick advances the node's logical clock by one tick (see
+	// Config.ElectionTick). It never blocks: if the node has fallen more
+	// than a buffer's worth of ticks behind, the tick is dropped with a
+	// warning, which only delays timeouts.
+	Tick()
+
+	// Campaign makes the node start an election, as RawNode.Campaign.
+	Campaign(ctx context.Context) error
+
+	// Propose proposes data for the log. While the node knows of no
+	// leader it waits, since there is nowhere to send the proposal, until
+	// a leader is known or ctx is done. It returns ErrProposalDropped when
+	// the state machine refuses the proposal (forwarding is disabled, a
+	// leadership transfer is under way, the uncommitted-size limit is
+	// reached, ...). A nil error means the proposal was appended or
+	// forwarded to the leader, not that it will commit: watch the
+	// committed entries.
+	Propose(ctx context.Context, data []byte) error
+
+	// ProposeConfChange proposes a membership change, a *raftpb.ConfChange
+	// or *raftpb.ConfChangeV2. It waits and fails like Propose. The change
+	// takes effect when the application applies the committed entry with
+	// ApplyConfChange.
+	ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error
+
+	// Step hands the node a message received from a peer or, with
+	// Config.AsyncStorageWrites, a response from a local storage
+	// goroutine. It returns the errors of RawNode.Step. A forwarded
+	// proposal (MsgProp) does not wait for a leader: without one it fails
+	// at once with ErrProposalDropped, so that a transport is never held
+	// up.
+	Step(ctx context.Context, m *raftpb.Message) error
+
+	// Ready returns the channel on which the node delivers its work. The
+	// application must process each Ready as the package documentation
+	// describes and, unless Config.AsyncStorageWrites is on, call Advance
+	// before the next one is delivered.
+	Ready() <-chan Ready
+
+	// Advance acknowledges the last Ready received: its writes are
+	// durable, its messages sent and its committed entries applied. It
+	// blocks until the node has taken the acknowledgement or is stopped.
+	// With Config.AsyncStorageWrites Advance must not be called; it
+	// panics, like RawNode.Advance.
+	Advance()
+
+	// ApplyConfChange applies a committed conf change to the node, as
+	// RawNode.ApplyConfChange, and returns the new configuration. Call it
+	// for every committed conf change entry, in log order. A nil change
+	// returns raftpb.ErrNilConfChange.
+	ApplyConfChange(cc raftpb.ConfChangeI) (*raftpb.ConfState, error)
+
+	// TransferLeadership asks leader lead to hand leadership to
+	// transferee (thesis §3.10). It returns once the request is handed to
+	// the node, ctx is done or the node stopped; watch Ready's SoftState
+	// to see whether the transfer happened.
+	TransferLeadership(ctx context.Context, lead, transferee uint64)
+
+	// ForgetLeader makes a follower forget its leader, as
+	// RawNode.ForgetLeader.
+	ForgetLeader(ctx context.Context) error
+
+	// ReadIndex requests a linearizable read point identified by rctx, as
+	// RawNode.ReadIndex: the answer arrives as a ReadState in a later
+	// Ready. A request made while there is no leader is dropped; retry it.
+	ReadIndex(ctx context.Context, rctx []byte) error
+
+	// Status returns the node's current status. After Stop it returns the
+	// zero Status.
+	Status() Status
+
+	// ReportUnreachable tells the leader that the last message to id could
+	// not be delivered, as RawNode.ReportUnreachable.
+	ReportUnreachable(id uint64)
+
+	// ReportSnapshot reports the outcome of sending a snapshot to id, as
+	// RawNode.ReportSnapshot.
+	ReportSnapshot(id uint64, status SnapshotStatus)
+
+	// Stop stops the node's goroutine and waits for it to exit. Later
+	// calls, and calls racing with it, return at once. After Stop every
+	// method returns ErrStopped or does nothing; Ready delivers nothing.
+	Stop()
+}
+
+// tickBacklog is how many ticks Node.Tick buffers while the node's
+// goroutine is busy. A node further behind than this is overloaded, and
+// losing ticks only slows its timeouts down.
+const tickBacklog = 128
+
+// StartNode creates a Node for a new member of a cluster of peers (which
+// must include the node itself) and starts its goroutine. Storage must be
+// empty; the peers become the initial configuration as in
+// RawNode.Bootstrap. It returns an error wrapping ErrInvalidConfig for an
+// invalid Config, ErrBootstrapNonEmpty for a storage that holds a log, and
+// an error for an empty peer list.
+func StartNode(c *Config, peers []Peer) (Node, error) {
+	if len(peers) == 0 {
+		return nil, errors.New("raft: StartNode needs at least one peer; use RestartNode to start from storage")
+	}
+	rn, err := NewRawNode(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := rn.Bootstrap(peers); err != nil {
+		return nil, err
+	}
+	n := newNode(rn)
+	go n.run()
+	return n, nil
+}
+
+// RestartNode creates a Node from what c.Storage holds (hard state, log,
+// snapshot and configuration) and starts its goroutine. The cluster's
+// membership comes from the storage. It returns the errors of NewRawNode.
+func RestartNode(c *Config) (Node, error) {
+	rn, err := NewRawNode(c)
+	if err != nil {
+		return nil, err
+	}
+	n := newNode(rn)
+	go n.run()
+	return n, nil
+}
+
+// stepRequest carries a message to the node's goroutine.
+type stepRequest struct {
+	m *raftpb.Message
+	// local marks a message built by the Node's own methods (MsgHup,
+	// MsgUnreachable, ...). It is stepped without RawNode.Step's checks,
+	// which reject such types when they come from outside.
+	local bool
+	// result, if not nil, receives the error of stepping m. It has a
+	// buffer of one so that the goroutine never waits on the caller.
+	result chan error
+}
+
+type confChangeResult struct {
+	cs  *raftpb.ConfState
+	err error
+}
+
+type confChangeRequest struct {
+	cc     raftpb.ConfChangeI
+	result chan confChangeResult // buffered, like stepRequest.result
+}
+
+// resultChans recycles the per-request result channels of stepping, so
+// that a proposal costs no channel allocation. A channel goes back only
+// once its one result has been received, so a recycled channel is empty.
+var resultChans = sync.Pool{New: func() any { return make(chan error, 1) }}
+
+// node implements Node. Its fields are set once by newNode; only the run
+// goroutine touches rn.
+type node struct {
+	rn     *RawNode
+	id     uint64
+	async  bool
+	logger *zap.Logger
+
+	// propc takes local proposals. The run loop only listens on it while a
+	// leader is known, which is what makes Propose wait for one.
+	propc chan stepRequest
+	// recvc takes every other message to step.
+	recvc    chan stepRequest
+	confc    chan confChangeRequest
+	tickc    chan struct{}
+	readyc   chan Ready
+	advancec chan struct{}
+	statusc  chan chan Status
+	// stop asks the run loop to return; done is closed when it has.
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newNode(rn *RawNode) *node {
+	return &node{
+		rn:       rn,
+		id:       rn.raft.id,
+		async:    rn.asyncStorageWrites,
+		logger:   rn.raft.logger,
+		propc:    make(chan stepRequest),
+		recvc:    make(chan stepRequest),
+		confc:    make(chan confChangeRequest),
+		tickc:    make(chan struct{}, tickBacklog),
+		readyc:   make(chan Ready),
+		advancec: make(chan struct{}),
+		statusc:  make(chan chan Status),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// run is the node's goroutine: the only one that touches the RawNode. Each
+// channel is listened on only when the request can be served right away
+// (a nil channel blocks forever in a select), so no request is ever taken
+// and then parked: proposals wait for a leader in the proposer's select,
+// and a new Ready is offered only after the last one was advanced.
+func (n *node) run() {
+	defer close(n.done)
+	var (
+		propc    chan stepRequest
+		readyc   chan Ready
+		advancec chan struct{}
+		rd       Ready
+		lead     = None
+	)
+	r := n.rn.raft
+	for {
+		// Invariant: advancec != nil exactly while a delivered Ready
+		// awaits Advance, and then nothing new is offered.
+		if advancec == nil && n.rn.HasReady() {
+			// Rebuilt on every turn: anything handled below may have
+			// added to it, and only what is offered is accepted.
+			rd = n.rn.readyWithoutAccept()
+			readyc = n.readyc
+		} else {
+			readyc = nil
+		}
+		if r.lead != lead {
+			n.logLeaderChange(lead, r.lead, r.Term)
+			lead = r.lead
+			if lead == None {
+				propc = nil
+			} else {
+				propc = n.propc
+			}
+		}
+
+		select {
+		case req := <-propc:
+			req.result <- r.Step(req.m)
+		case req := <-n.recvc:
+			n.handleStep(req)
+		case req := <-n.confc:
+			cs, err := n.rn.ApplyConfChange(req.cc)
+			req.result <- confChangeResult{cs, err}
+		case <-n.tickc:
+			n.rn.Tick()
+		case readyc <- rd:
+			n.rn.acceptReady(rd)
+			rd = Ready{}
+			if !n.async {
+				advancec = n.advancec
+			}
+		case <-advancec:
+			n.rn.Advance(Ready{})
+			advancec = nil
+		case c := <-n.statusc:
+			c <- getStatus(r)
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+func (n *node) handleStep(req stepRequest) {
+	var err error
+	if req.local {
+		err = n.rn.raft.Step(req.m)
+	} else {
+		err = n.rn.Step(req.m)
+	}
+	if req.result != nil {
+		req.result <- err
+	} else if err != nil {
+		n.logger.Debug("step failed", zap.Stringer("type", req.m.Type), zap.Error(err))
+	}
+}
+
+func (n *node) logLeaderChange(from, to, term uint64) {
+	switch {
+	case to == None:
+		n.logger.Info("lost leader; proposals wait for a new one",
+			zap.Uint64("lead", from), zap.Uint64("term", term))
+	case from == None:
+		n.logger.Info("leader elected", zap.Uint64("lead", to), zap.Uint64("term", term))
+	default:
+		n.logger.Info("leader changed", zap.Uint64("from", from), zap.Uint64("lead", to), zap.Uint64("term", term))
+	}
+}
+
+// stepWait hands m to the run loop on c and returns the result of
+// stepping it.
+func (n *node) stepWait(ctx context.Context, c chan<- stepRequest, m *raftpb.Message, local bool) error {
+	// Decide a request that is dead on arrival without racing it against
+	// the channels: a select picks at random among ready cases.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	result := resultChans.Get().(chan error)
+	select {
+	case c <- stepRequest{m: m, local: local, result: result}:
+	case <-ctx.Done():
+		resultChans.Put(result)
+		return ctx.Err()
+	case <-n.done:
+		resultChans.Put(result)
+		return ErrStopped
+	}
+	// The run loop answers in the same turn that took the request, before
+	// it can stop, so this wait is short and always ends.
+	err := <-result
+	resultChans.Put(result)
+	return err
+}
+
+// send hands a message the caller does not wait on to the run loop.
+func (n *node) send(ctx context.Context, m *raftpb.Message) {
+	if ctx.Err() != nil {
+		return
+	}
+	select {
+	case n.recvc <- stepRequest{m: m, local: true}:
+	case <-ctx.Done():
+	case <-n.done:
+	}
+}
+
+func (n *node) Tick() {
+	select {
+	case n.tickc <- struct{}{}:
+	case <-n.done:
+	default:
+		n.logger.Warn("dropped a tick: the node's goroutine is too busy to keep up",
+			zap.Int("backlog", tickBacklog))
+	}
+}
+
+func (n *node) Campaign(ctx context.Context) error {
+	return n.stepWait(ctx, n.recvc, &raftpb.Message{Type: raftpb.MsgHup}, true)
+}
+
+func (n *node) Propose(ctx context.Context, data []byte) error {
+	m := &raftpb.Message{
+		Type:    raftpb.MsgProp,
+		From:    n.id,
+		Entries: []*raftpb.Entry{{Data: data}},
+	}
+	return n.stepWait(ctx, n.propc, m, true)
+}
+
+func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
+	m, err := confChangeToMsg(cc)
+	if err != nil {
+		return err
+	}
+	m.From = n.id
+	return n.stepWait(ctx, n.propc, m, true)
+}
+
+func (n *node) Step(ctx context.Context, m *raftpb.Message) error {
+	return n.stepWait(ctx, n.recvc, m, false)
+}
+
+func (n *node) Ready() <-chan Ready { return n.readyc }
+
+func (n *node) Advance() {
+	if n.async {
+		panic("raft: Node.Advance called with AsyncStorageWrites enabled; step the storage responses instead")
+	}
+	select {
+	case n.advancec <- struct{}{}:
+	case <-n.done:
+	}
+}
+
+func (n *node) ApplyConfChange(cc raftpb.ConfChangeI) (*raftpb.ConfState, error) {
+	if cc == nil || cc.AsV2() == nil {
+		return nil, raftpb.ErrNilConfChange
+	}
+	req := confChangeRequest{cc: cc, result: make(chan confChangeResult, 1)}
+	select {
+	case n.confc <- req:
+	case <-n.done:
+		return nil, ErrStopped
+	}
+	res := <-req.result
+	return res.cs, res.err
+}
+
+func (n *node) TransferLeadership(ctx context.Context, lead, transferee uint64) {
+	// From names the transferee, as in RawNode.TransferLeader; To is
+	// informational, a follower forwards the request to its leader.
+	n.send(ctx, &raftpb.Message{Type: raftpb.MsgTransferLeader, From: transferee, To: lead})
+}
+
+func (n *node) ForgetLeader(ctx context.Context) error {
+	return n.stepWait(ctx, n.recvc, &raftpb.Message{Type: raftpb.MsgForgetLeader}, true)
+}
+
+func (n *node) ReadIndex(ctx context.Context, rctx []byte) error {
+	m := &raftpb.Message{Type: raftpb.MsgReadIndex, Entries: []*raftpb.Entry{{Data: rctx}}}
+	return n.stepWait(ctx, n.recvc, m, true)
+}
+
+func (n *node) Status() Status {
+	c := make(chan Status, 1)
+	select {
+	case n.statusc <- c:
+		return <-c
+	case <-n.done:
+		return Status{}
+	}
+}
+
+func (n *node) ReportUnreachable(id uint64) {
+	n.send(context.Background(), &raftpb.Message{Type: raftpb.MsgUnreachable, From: id})
+}
+
+func (n *node) ReportSnapshot(id uint64, status SnapshotStatus) {
+	n.send(context.Background(), &raftpb.Message{Type: raftpb.MsgSnapStatus, From: id, Reject: status == SnapshotFailure})
+}
+
+func (n *node) Stop() {
+	select {
+	case n.stop <- struct{}{}:
+	case <-n.done:
+		// Already stopped.
+		return
+	}
+	<-n.done
+}
