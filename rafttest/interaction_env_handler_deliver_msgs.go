@@ -1,0 +1,104 @@
+package rafttest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// handleDeliverMsgs handles
+//
+//	deliver-msgs [drop=(ids)] [type=MsgApp] <ids...>
+//
+// It delivers the messages in flight to each listed node, in the order
+// they were sent, and throws away those to the nodes listed in drop.
+// type=(...) restricts both to messages of the given types; the others
+// stay in flight. A message from or to an isolated node is dropped rather
+// than delivered.
+func (env *InteractionEnv) handleDeliverMsgs(t *testing.T, d datadriven.TestData) error {
+	var types []raftpb.MessageType
+	if arg, ok := d.Arg("type"); ok {
+		for _, name := range arg.Vals {
+			v, ok := raftpb.MessageType_value[name]
+			if !ok {
+				d.Fatalf(t, "deliver-msgs: unknown message type %q", name)
+			}
+			types = append(types, raftpb.MessageType(v))
+		}
+	}
+	drop, ids := idsArg(t, d, "drop"), nodeIDs(t, d)
+	if len(drop)+len(ids) == 0 {
+		d.Fatalf(t, "deliver-msgs: name the nodes to deliver to, or drop=(ids)")
+	}
+	for _, id := range drop {
+		env.DropMsgs(id, types...)
+	}
+	for _, id := range ids {
+		if slices.Contains(drop, id) {
+			d.Fatalf(t, "deliver-msgs: node %d is both delivered to and dropped", id)
+		}
+		if _, err := env.DeliverMsgs(id, types...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeMsgs removes from the messages in flight those to node to, of one
+// of types (any type if none), and returns them in order.
+func (env *InteractionEnv) takeMsgs(to uint64, types ...raftpb.MessageType) []*raftpb.Message {
+	var taken []*raftpb.Message
+	kept := env.Messages[:0]
+	for _, m := range env.Messages {
+		if m.To == to && (len(types) == 0 || slices.Contains(types, m.Type)) {
+			taken = append(taken, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	clear(env.Messages[len(kept):])
+	env.Messages = kept
+	return taken
+}
+
+// DropMsgs throws away the messages in flight to node to (of one of types,
+// if given), printing each.
+func (env *InteractionEnv) DropMsgs(to uint64, types ...raftpb.MessageType) {
+	for _, m := range env.takeMsgs(to, types...) {
+		env.Output.Linef("dropped: %s", raftpb.DescribeMessage(m, nil))
+	}
+}
+
+// DeliverMsgs steps the messages in flight to node to (of one of types, if
+// given) into it, in order, and returns how many it delivered. Each is
+// printed, followed by the node's log lines and any error Step returned.
+// Every node gets its own copy of a message, as it would off a network.
+func (env *InteractionEnv) DeliverMsgs(to uint64, types ...raftpb.MessageType) (int, error) {
+	n, err := env.node(to)
+	if err != nil {
+		return 0, err
+	}
+	delivered := 0
+	for _, m := range env.takeMsgs(to, types...) {
+		if n.Isolated || env.isIsolated(m.From) {
+			env.Output.Linef("dropped (isolated): %s", raftpb.DescribeMessage(m, nil))
+			continue
+		}
+		env.Output.Line(raftpb.DescribeMessage(m, nil))
+		if err := n.Step(proto.Clone(m).(*raftpb.Message)); err != nil {
+			env.Output.Linef("error stepping message: %v", err)
+		}
+		delivered++
+	}
+	return delivered, nil
+}
+
+// isIsolated reports whether id is an isolated node of the environment.
+func (env *InteractionEnv) isIsolated(id uint64) bool {
+	n, err := env.node(id)
+	return err == nil && n.Isolated
+}
