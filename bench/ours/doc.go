@@ -1,0 +1,7 @@
+// Package ours runs the comparison workloads against this repository's raft
+// library. The sibling packages etcd37 (and the module ../etcd36) run the
+// same workloads, file for file and name for name, against etcd raft, so
+// that the differences between the three copies are only API plumbing.
+// BENCHMARKS.md at the repository root describes the workloads and holds
+// the latest results.
+package ours
