@@ -30,8 +30,8 @@ all: lint check-generated test ## lint, generated-code check and tests
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-test: ## run all tests with the race detector (go test -race ./... in each module)
-	@$(IN_EACH_MODULE) $(GO) test -race ./...; done
+test: ## run all tests with the race detector in every module (scripts/test.sh)
+	@scripts/test.sh
 
 lint: ## gofmt check, go vet and staticcheck (pinned in tools/go.mod)
 	@scripts/lint.sh
