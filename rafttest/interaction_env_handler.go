@@ -104,6 +104,11 @@ func (env *InteractionEnv) Handle(t *testing.T, d datadriven.TestData) string {
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
+	if env.logLevel == logLevelNone {
+		// log-level none silences a script's setup: all of its output,
+		// not only the log lines, except for errors.
+		env.Output.Reset()
+	}
 	if err != nil {
 		env.Output.Line(err.Error())
 	}

@@ -10,8 +10,9 @@ import (
 //
 //	log-level debug|info|warn|error|none
 //
-// From now on the nodes' log lines below the level are not printed; none
-// prints none. Scripts silence their setup this way. The default is info.
+// From now on the nodes' log lines below the level are not printed. none
+// prints nothing at all but errors, Ready batches and messages included:
+// scripts silence their setup this way. The default is info.
 func (env *InteractionEnv) handleLogLevel(t *testing.T, d datadriven.TestData) error {
 	pos := positionals(d)
 	if len(pos) != 1 {
