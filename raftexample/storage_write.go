@@ -1,0 +1,311 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed901663da/raft"
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// logWrite is one atomic change to the durable raft state: what a Ready
+// asks to persist. Each part is optional. The snapshot, if any, is applied
+// first (it replaces the whole log), then the entries, then the hard state.
+type logWrite struct {
+	snap *raftpb.Snapshot
+	ents []*raftpb.Entry
+	hs   *raftpb.HardState
+	sync bool
+}
+
+// saveReady persists the snapshot, entries and hard state of a Ready in
+// one batch, synced if raft says it must be (or if it carries a snapshot).
+func (s *diskStorage) saveReady(rd *raft.Ready) error {
+	return s.write(logWrite{
+		snap: rd.Snapshot,
+		ents: rd.Entries,
+		hs:   rd.HardState,
+		sync: rd.MustSync || rd.Snapshot != nil,
+	})
+}
+
+// Append adds entries to the log, replacing the log from the first
+// appended index on; see storagetest.Writable for the exact contract.
+func (s *diskStorage) Append(ents []*raftpb.Entry) error {
+	return s.write(logWrite{ents: ents, sync: true})
+}
+
+// SetHardState persists st.
+func (s *diskStorage) SetHardState(st *raftpb.HardState) error {
+	if st == nil {
+		return errors.New("SetHardState with nil hard state")
+	}
+	return s.write(logWrite{hs: st, sync: true})
+}
+
+// ApplySnapshot replaces the whole log by snap. It returns
+// raft.ErrSnapOutOfDate unless snap is newer than the current snapshot.
+func (s *diskStorage) ApplySnapshot(snap *raftpb.Snapshot) error {
+	if snap == nil {
+		return errors.New("ApplySnapshot with nil snapshot")
+	}
+	return s.write(logWrite{snap: snap, sync: true})
+}
+
+// checkEntries reports whether ents is a well-formed run: no nil entry,
+// consecutive indexes starting after 0, terms that never go down.
+func checkEntries(ents []*raftpb.Entry) error {
+	for i, e := range ents {
+		switch {
+		case e == nil:
+			return fmt.Errorf("entry %d of %d is nil", i, len(ents))
+		case i == 0 && e.Index == 0:
+			return errors.New("entry with index 0")
+		case i > 0 && e.Index != ents[i-1].Index+1:
+			return fmt.Errorf("entry %d follows entry %d", e.Index, ents[i-1].Index)
+		case i > 0 && e.Term < ents[i-1].Term:
+			return fmt.Errorf("entry %d has term %d after term %d", e.Index, e.Term, ents[i-1].Term)
+		}
+	}
+	return nil
+}
+
+// write stages w in one pebble batch and commits it. A failed write changes
+// nothing, on disk or in the caches.
+func (s *diskStorage) write(w logWrite) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	// Only writers change the cached fields, and they hold writeMu, so
+	// reading them here without mu is safe.
+	last := s.lastIndex
+	compact := s.compactIndex
+	if w.snap != nil {
+		md := w.snap.GetMetadata()
+		if md == nil {
+			return errors.New("snapshot without metadata")
+		}
+		if cur := s.snapshot.Metadata.Index; md.Index <= cur {
+			return fmt.Errorf("%w: applying snapshot at index %d, have %d", raft.ErrSnapOutOfDate, md.Index, cur)
+		}
+		last, compact = md.Index, md.Index
+	}
+	if err := checkEntries(w.ents); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	ents := w.ents
+	// Entries at or before the compaction point are already covered.
+	for len(ents) > 0 && ents[0].Index <= compact {
+		ents = ents[1:]
+	}
+	if len(ents) > 0 && ents[0].Index > last+1 {
+		return fmt.Errorf("%w: appending at index %d, last index is %d", raft.ErrEntryGap, ents[0].Index, last)
+	}
+	truncates := len(ents) > 0 && ents[0].Index <= last
+	if w.snap == nil && len(ents) == 0 && w.hs == nil {
+		return nil
+	}
+
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := s.stage(b, w.snap, ents, w.hs, truncates); err != nil {
+		return err
+	}
+	opt := pebble.Sync
+	if !w.sync || s.opts.noSync {
+		opt = pebble.NoSync
+	}
+	// A write that changes entries a reader may ask for (a snapshot or a
+	// truncation) holds mu across the commit; a pure append becomes
+	// visible only when the cache moves lastIndex, so it need not.
+	if w.snap != nil || truncates {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := b.Commit(opt); err != nil {
+			return err
+		}
+		s.applyWrite(w.snap, ents, w.hs)
+		return nil
+	}
+	if err := b.Commit(opt); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.applyWrite(nil, ents, w.hs)
+	s.mu.Unlock()
+	return nil
+}
+
+// stage adds the records of a write to b.
+func (s *diskStorage) stage(b *pebble.Batch, snap *raftpb.Snapshot, ents []*raftpb.Entry, hs *raftpb.HardState, truncates bool) error {
+	var buf []byte
+	var err error
+	set := func(key []byte, m proto.Message) error {
+		buf, err = proto.MarshalOptions{}.MarshalAppend(buf[:0], m)
+		if err != nil {
+			return err
+		}
+		return b.Set(key, buf, nil) // Set copies buf into the batch
+	}
+	if snap != nil {
+		md := snap.Metadata
+		if err := set(keySnapshot, snap); err != nil {
+			return err
+		}
+		if err := set(keyCompacted, &raftpb.Entry{Index: md.Index, Term: md.Term}); err != nil {
+			return err
+		}
+		if err := b.DeleteRange(prefixLog, logKeyEnd(), nil); err != nil {
+			return err
+		}
+	}
+	if truncates {
+		if err := b.DeleteRange(logKey(ents[0].Index), logKeyEnd(), nil); err != nil {
+			return err
+		}
+	}
+	for _, e := range ents {
+		if err := set(logKey(e.Index), e); err != nil {
+			return err
+		}
+	}
+	if hs != nil {
+		if err := set(keyHardState, hs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyWrite updates the caches after a committed write. s.mu is held.
+func (s *diskStorage) applyWrite(snap *raftpb.Snapshot, ents []*raftpb.Entry, hs *raftpb.HardState) {
+	if snap != nil {
+		s.snapshot = snap
+		if snap.Metadata.ConfState == nil {
+			s.snapshot = &raftpb.Snapshot{Data: snap.Data, Metadata: &raftpb.SnapshotMetadata{
+				Index: snap.Metadata.Index, Term: snap.Metadata.Term, ConfState: &raftpb.ConfState{},
+			}}
+		}
+		s.compactIndex, s.compactTerm = snap.Metadata.Index, snap.Metadata.Term
+		s.lastIndex = snap.Metadata.Index
+		s.tail, s.tailBytes = nil, 0
+	}
+	if len(ents) > 0 {
+		if first := ents[0].Index; first <= s.lastIndex {
+			// Truncation: keep the cached entries before first in a fresh
+			// array, since readers may hold slices of the old one.
+			keep := 0
+			if tf := s.tailFirst(); first > tf {
+				keep = int(first - tf)
+			}
+			tail := make([]*raftpb.Entry, keep, keep+len(ents))
+			copy(tail, s.tail)
+			s.tail = tail
+			s.lastIndex = first - 1
+			s.tailBytes = 0
+			for _, e := range s.tail {
+				s.tailBytes += e.EncodedSize()
+			}
+		}
+		// Appending past the end writes only array slots no reader can
+		// see: every returned slice is capped at its length.
+		s.tail = append(s.tail, ents...)
+		for _, e := range ents {
+			s.tailBytes += e.EncodedSize()
+		}
+		s.lastIndex = ents[len(ents)-1].Index
+		s.trimTail()
+	}
+	if hs != nil {
+		s.hardState = &raftpb.HardState{Term: hs.Term, Vote: hs.Vote, Commit: hs.Commit}
+	}
+}
+
+// CreateSnapshot records a snapshot of the state machine at index i (which
+// the caller has applied) with configuration cs (nil: the current
+// snapshot's) and state data. It does not compact; see Compact.
+func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte) (*raftpb.Snapshot, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if cur := s.snapshot.Metadata.Index; i <= cur {
+		return nil, fmt.Errorf("%w: creating snapshot at index %d, have %d", raft.ErrSnapOutOfDate, i, cur)
+	}
+	if i < s.compactIndex {
+		return nil, fmt.Errorf("%w: creating snapshot at index %d, log compacted to %d", raft.ErrCompacted, i, s.compactIndex)
+	}
+	if i > s.lastIndex {
+		return nil, fmt.Errorf("creating snapshot at index %d beyond last index %d", i, s.lastIndex)
+	}
+	s.mu.Lock()
+	term, err := s.termLocked(i)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		cs = s.snapshot.Metadata.ConfState
+	}
+	snap := &raftpb.Snapshot{Data: data, Metadata: &raftpb.SnapshotMetadata{Index: i, Term: term, ConfState: cs}}
+	v, err := proto.Marshal(snap)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.Set(keySnapshot, v, s.syncOpt()); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.snapshot = snap
+	s.mu.Unlock()
+	return snap, nil
+}
+
+// Compact discards the entries up to and including i, keeping the term of
+// i. It returns raft.ErrCompacted if i is not past the compaction point.
+func (s *diskStorage) Compact(i uint64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if i <= s.compactIndex {
+		return fmt.Errorf("%w: compacting to %d, already compacted to %d", raft.ErrCompacted, i, s.compactIndex)
+	}
+	if i > s.lastIndex {
+		return fmt.Errorf("compacting to %d beyond last index %d", i, s.lastIndex)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	term, err := s.termLocked(i)
+	if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	v, err := proto.Marshal(&raftpb.Entry{Index: i, Term: term})
+	if err != nil {
+		return err
+	}
+	if err := b.Set(keyCompacted, v, nil); err != nil {
+		return err
+	}
+	if err := b.DeleteRange(logKey(s.compactIndex+1), logKey(i+1), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(s.syncOpt()); err != nil {
+		return err
+	}
+	s.compactIndex, s.compactTerm = i, term
+	if tf := s.tailFirst(); tf <= i {
+		for _, e := range s.tail[:i+1-tf] {
+			s.tailBytes -= e.EncodedSize()
+		}
+		s.tail = s.tail[i+1-tf:]
+	}
+	return nil
+}
+
+func (s *diskStorage) syncOpt() *pebble.WriteOptions {
+	if s.opts.noSync {
+		return pebble.NoSync
+	}
+	return pebble.Sync
+}
