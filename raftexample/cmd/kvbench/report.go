@@ -1,0 +1,259 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// summary is a run's final figures, printed and optionally saved as JSON.
+type summary struct {
+	Label     string   `json:"label"`
+	Target    string   `json:"target"`
+	Endpoints []string `json:"endpoints"`
+	Clients   int      `json:"clients"`
+	ReadRatio float64  `json:"read_ratio"`
+	ValueSize int      `json:"value_size"`
+	Keys      int      `json:"keys"`
+	// Seconds is the measured time: from the end of the warmup until the
+	// last measured request finished.
+	Seconds float64      `json:"seconds"`
+	Put     kindSummary  `json:"put"`
+	Get     kindSummary  `json:"get"`
+	All     kindSummary  `json:"all"`
+	Misses  uint64       `json:"get_misses"`
+	Errors  []errorClass `json:"errors,omitempty"`
+}
+
+// kindSummary holds the figures for one kind of request (or all of them).
+// Latencies count successful requests only, in nanoseconds.
+type kindSummary struct {
+	Ops       uint64        `json:"ops"`
+	OpsPerSec float64       `json:"ops_per_sec"`
+	Errors    uint64        `json:"errors"`
+	Mean      time.Duration `json:"mean_ns"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	P999      time.Duration `json:"p999_ns"`
+	Max       time.Duration `json:"max_ns"`
+}
+
+func newKindSummary(h *histogram, errs uint64, seconds float64) kindSummary {
+	ks := kindSummary{
+		Ops:    h.count(),
+		Errors: errs,
+		Mean:   h.mean(),
+		P50:    h.quantile(0.50),
+		P99:    h.quantile(0.99),
+		P999:   h.quantile(0.999),
+		Max:    h.max,
+	}
+	if seconds > 0 {
+		ks.OpsPerSec = float64(ks.Ops) / seconds
+	}
+	return ks
+}
+
+// summarize merges the clients' results into the run's figures.
+func summarize(cfg config, results []clientResult, measureFrom time.Time) *summary {
+	var hist [numKinds]histogram
+	var all histogram
+	var errs [numKinds]uint64
+	var misses uint64
+	last := measureFrom
+	classes := map[string]*errorClass{}
+	for i := range results {
+		r := &results[i]
+		for k := range numKinds {
+			hist[k].merge(&r.hist[k])
+			all.merge(&r.hist[k])
+			errs[k] += r.errors[k]
+		}
+		misses += r.misses
+		if r.last.After(last) {
+			last = r.last
+		}
+		for name, ec := range r.classes {
+			if sum := classes[name]; sum != nil {
+				sum.Count += ec.Count
+			} else {
+				c := *ec
+				classes[name] = &c
+			}
+		}
+	}
+	secs := last.Sub(measureFrom).Seconds()
+	s := &summary{
+		Label:     cfg.label,
+		Target:    cfg.target,
+		Endpoints: cfg.endpoints,
+		Clients:   cfg.clients,
+		ReadRatio: cfg.readRatio,
+		ValueSize: cfg.valueSize,
+		Keys:      cfg.keys,
+		Seconds:   secs,
+		Put:       newKindSummary(&hist[kindPut], errs[kindPut], secs),
+		Get:       newKindSummary(&hist[kindGet], errs[kindGet], secs),
+		All:       newKindSummary(&all, errs[kindPut]+errs[kindGet], secs),
+		Misses:    misses,
+	}
+	for _, ec := range classes {
+		s.Errors = append(s.Errors, *ec)
+	}
+	slices.SortFunc(s.Errors, func(a, b errorClass) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Class, b.Class))
+	})
+	return s
+}
+
+// fmtDur prints a latency with three significant digits.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	case d >= 100*time.Microsecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(100 * time.Nanosecond).String()
+}
+
+// print writes the final report.
+func (s *summary) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%s: %.1fs measured\n", s.Label, s.Seconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tops\tops/s\terrors\tmean\tp50\tp99\tp999\tmax\t")
+	for _, row := range []struct {
+		name string
+		ks   kindSummary
+	}{{"put", s.Put}, {"get", s.Get}, {"all", s.All}} {
+		if row.ks.Ops == 0 && row.ks.Errors == 0 && row.name != "all" {
+			continue
+		}
+		ks := row.ks
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row.name, ks.Ops, ks.OpsPerSec, ks.Errors,
+			fmtDur(ks.Mean), fmtDur(ks.P50), fmtDur(ks.P99), fmtDur(ks.P999), fmtDur(ks.Max))
+	}
+	_ = tw.Flush()
+	if s.Get.Ops > 0 {
+		fmt.Fprintf(w, "get misses (key not found): %d\n", s.Misses)
+	}
+	for _, ec := range s.Errors {
+		fmt.Fprintf(w, "errors: %d × %s, first: %s\n", ec.Count, ec.Class, ec.First)
+	}
+}
+
+// writeJSON saves the summary to path.
+func (s *summary) writeJSON(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// readSummary loads a summary written by writeJSON.
+func readSummary(path string) (*summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a kvbench summary: %w", path, err)
+	}
+	return &s, nil
+}
+
+// compare prints the summaries named by args (each NAME=FILE) side by side,
+// with the ratio of the last column to the first when there are exactly
+// two.
+func compare(args []string, w io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: kvbench compare NAME=FILE.json NAME=FILE.json ...")
+	}
+	var names []string
+	var sums []*summary
+	for _, a := range args {
+		name, path, ok := strings.Cut(a, "=")
+		if !ok || name == "" || path == "" {
+			return fmt.Errorf("argument %q: want NAME=FILE.json", a)
+		}
+		s, err := readSummary(path)
+		if err != nil {
+			return err
+		}
+		names = append(names, name)
+		sums = append(sums, s)
+	}
+	ratio := len(sums) == 2
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\t")
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t", n)
+	}
+	if ratio {
+		fmt.Fprintf(tw, "%s/%s\t", names[1], names[0])
+	}
+	fmt.Fprintln(tw)
+
+	type metric struct {
+		name string
+		get  func(*summary) float64
+		dur  bool
+	}
+	var metrics []metric
+	for _, k := range []struct {
+		name string
+		ks   func(*summary) *kindSummary
+	}{{"put", func(s *summary) *kindSummary { return &s.Put }}, {"get", func(s *summary) *kindSummary { return &s.Get }}} {
+		used := false
+		for _, s := range sums {
+			if ks := k.ks(s); ks.Ops > 0 || ks.Errors > 0 {
+				used = true
+			}
+		}
+		if !used {
+			continue
+		}
+		ks := k.ks
+		metrics = append(metrics,
+			metric{k.name + " ops/s", func(s *summary) float64 { return ks(s).OpsPerSec }, false},
+			metric{k.name + " p50", func(s *summary) float64 { return float64(ks(s).P50) }, true},
+			metric{k.name + " p99", func(s *summary) float64 { return float64(ks(s).P99) }, true},
+			metric{k.name + " p999", func(s *summary) float64 { return float64(ks(s).P999) }, true},
+			metric{k.name + " errors", func(s *summary) float64 { return float64(ks(s).Errors) }, false},
+		)
+	}
+	for _, m := range metrics {
+		fmt.Fprintf(tw, "%s\t", m.name)
+		for _, s := range sums {
+			v := m.get(s)
+			if m.dur {
+				fmt.Fprintf(tw, "%s\t", fmtDur(time.Duration(v)))
+			} else {
+				fmt.Fprintf(tw, "%.0f\t", v)
+			}
+		}
+		if ratio {
+			a, b := m.get(sums[0]), m.get(sums[1])
+			if a > 0 {
+				fmt.Fprintf(tw, "%.2f×\t", b/a)
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
