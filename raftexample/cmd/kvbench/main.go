@@ -6,7 +6,7 @@
 // Usage:
 //
 //	kvbench [flags]
-//	kvbench compare NAME=FILE.json NAME=FILE.json ...
+//	kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json NAME=FILE.json ...
 //
 // Each client is a goroutine that sends one request at a time to its own
 // endpoint (client i uses endpoint i mod len(endpoints)), choosing a GET
@@ -18,7 +18,9 @@
 //
 // With -out, the final figures are also written as JSON; the compare
 // subcommand prints several such files side by side, with the ratio of the
-// last to the first when there are two. bench/kvcompare.sh uses both.
+// second to the first when there are two, and with -min-put-ratio and
+// -max-p99-ratio says whether the second met a throughput and p99 target
+// relative to the first. bench/kvcompare.sh uses both.
 //
 // The exit status is 0 when the run completed some requests, 1 when every
 // request failed, and 2 for bad flags.
@@ -125,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("kvbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: kvbench [flags]\n       kvbench compare NAME=FILE.json ...\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: kvbench [flags]\n       kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json ...\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	endpoints := fs.String("endpoints", defaultEndpoints, "comma-separated base URLs of the servers")

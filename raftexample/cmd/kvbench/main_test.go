@@ -158,6 +158,39 @@ func TestCompare(t *testing.T) {
 	if strings.Contains(got, "get ops/s") {
 		t.Errorf("compare shows get rows for runs without gets:\n%s", got)
 	}
+	if strings.Contains(got, "target") {
+		t.Errorf("compare prints a verdict nobody asked for:\n%s", got)
+	}
+
+	// The verdict: 4× the throughput at half the p99 meets 3× and 1×, but
+	// not 5×; the reverse order misses both.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-min-put-ratio", "3", "-max-p99-ratio", "1", "etcd=" + pa, "raftexample=" + pb},
+			[]string{"4.00× etcd's 1000/s (want ≥ 3.00×): MET", "0.50× etcd's 10ms (want ≤ 1.00×): MET", "target overall: MET"}},
+		{[]string{"-min-put-ratio", "5", "-max-p99-ratio", "1", "etcd=" + pa, "raftexample=" + pb},
+			[]string{"(want ≥ 5.00×): MISSED", "(want ≤ 1.00×): MET", "target overall: MISSED"}},
+		{[]string{"-min-put-ratio", "3", "-max-p99-ratio", "1", "raftexample=" + pb, "etcd=" + pa},
+			[]string{"0.25× raftexample's", "2.00× raftexample's 5ms (want ≤ 1.00×): MISSED", "target overall: MISSED"}},
+	} {
+		out.Reset()
+		if err := compare(tc.args, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("compare %q output lacks %q:\n%s", tc.args, want, out.String())
+			}
+		}
+	}
+	if err := compare([]string{"-min-put-ratio", "3", "a=" + pa}, io.Discard); err == nil || !strings.Contains(err.Error(), "exactly two") {
+		t.Fatalf("verdict with one summary: err %v, want a refusal", err)
+	}
+	if err := compare([]string{"-min-put-ratio", "x", "a=" + pa}, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Fatalf("bad compare flag: err %v, want the usage", err)
+	}
 
 	if err := os.WriteFile(pa, []byte("not json"), 0o644); err != nil {
 		t.Fatal(err)

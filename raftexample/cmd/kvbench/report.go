@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -175,12 +176,28 @@ func readSummary(path string) (*summary, error) {
 	return &s, nil
 }
 
+// compareUsage is the compare subcommand's synopsis.
+const compareUsage = "usage: kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json NAME=FILE.json ..."
+
 // compare prints the summaries named by args (each NAME=FILE) side by side,
-// with the ratio of the last column to the first when there are exactly
-// two.
+// with the ratio of the second column to the first when there are exactly
+// two. With -min-put-ratio or -max-p99-ratio (two summaries only), it also
+// says whether the second run met a target relative to the first: PUT
+// throughput at least R times, PUT p99 at most R times.
 func compare(args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("kvbench compare", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	minPut := fs.Float64("min-put-ratio", 0, "target: second PUT ops/s at least this times the first's (0: no check)")
+	maxP99 := fs.Float64("max-p99-ratio", 0, "target: second PUT p99 at most this times the first's (0: no check)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w\n%s", err, compareUsage)
+	}
+	args = fs.Args()
 	if len(args) == 0 {
-		return errors.New("usage: kvbench compare NAME=FILE.json NAME=FILE.json ...")
+		return errors.New(compareUsage)
+	}
+	if (*minPut != 0 || *maxP99 != 0) && len(args) != 2 {
+		return errors.New("-min-put-ratio and -max-p99-ratio compare exactly two summaries")
 	}
 	var names []string
 	var sums []*summary
@@ -255,5 +272,44 @@ func compare(args []string, w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *minPut != 0 || *maxP99 != 0 {
+		verdict(w, names, sums[0], sums[1], *minPut, *maxP99)
+	}
+	return nil
+}
+
+// verdict prints whether b met the targets relative to a.
+func verdict(w io.Writer, names []string, a, b *summary, minPut, maxP99 float64) {
+	met := true
+	if minPut != 0 {
+		r := 0.0
+		if a.Put.OpsPerSec > 0 {
+			r = b.Put.OpsPerSec / a.Put.OpsPerSec
+		}
+		ok := a.Put.OpsPerSec > 0 && r >= minPut
+		met = met && ok
+		fmt.Fprintf(w, "target: %s PUT throughput %.0f/s = %.2f× %s's %.0f/s (want ≥ %.2f×): %s\n",
+			names[1], b.Put.OpsPerSec, r, names[0], a.Put.OpsPerSec, minPut, metWord(ok))
+	}
+	if maxP99 != 0 {
+		r := 0.0
+		if a.Put.P99 > 0 {
+			r = float64(b.Put.P99) / float64(a.Put.P99)
+		}
+		ok := a.Put.P99 > 0 && b.Put.Ops > 0 && r <= maxP99
+		met = met && ok
+		fmt.Fprintf(w, "target: %s PUT p99 %s = %.2f× %s's %s (want ≤ %.2f×): %s\n",
+			names[1], fmtDur(b.Put.P99), r, names[0], fmtDur(a.Put.P99), maxP99, metWord(ok))
+	}
+	fmt.Fprintf(w, "target overall: %s\n", metWord(met))
+}
+
+func metWord(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "MISSED"
 }
