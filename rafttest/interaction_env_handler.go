@@ -51,6 +51,7 @@ import (
 //	status <id>
 //	raft-log <id>
 //	raft-state
+//	conf-state [ids...]
 //
 // Each command is documented in its interaction_env_handler_<name>.go.
 func (env *InteractionEnv) Handle(t *testing.T, d datadriven.TestData) string {
@@ -101,6 +102,8 @@ func (env *InteractionEnv) Handle(t *testing.T, d datadriven.TestData) string {
 		err = env.handleRaftLog(t, d)
 	case "raft-state":
 		err = env.handleRaftState(t, d)
+	case "conf-state":
+		err = env.handleConfState(t, d)
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
