@@ -36,7 +36,7 @@ import (
 // Moving work along:
 //
 //	process-ready <ids...>
-//	deliver-msgs [drop=(ids)] [type=MsgApp] <ids...>
+//	deliver-msgs [drop=(ids)] [type=MsgApp] [count=N] <ids...>
 //	process-append-thread [count=N] <ids...>
 //	process-apply-thread [count=N] <ids...>
 //	stabilize [ids...]

@@ -12,12 +12,13 @@ import (
 
 // handleDeliverMsgs handles
 //
-//	deliver-msgs [drop=(ids)] [type=MsgApp] <ids...>
+//	deliver-msgs [drop=(ids)] [type=MsgApp] [count=N] <ids...>
 //
 // It delivers the messages in flight to each listed node, in the order
 // they were sent, and throws away those to the nodes listed in drop.
 // type=(...) restricts both to messages of the given types; the others
-// stay in flight. A message from or to an isolated node is dropped rather
+// stay in flight. count=N takes only the N oldest such messages per node
+// (default: all). A message from or to an isolated node is dropped rather
 // than delivered.
 func (env *InteractionEnv) handleDeliverMsgs(t *testing.T, d datadriven.TestData) error {
 	var types []raftpb.MessageType
@@ -30,31 +31,34 @@ func (env *InteractionEnv) handleDeliverMsgs(t *testing.T, d datadriven.TestData
 			types = append(types, raftpb.MessageType(v))
 		}
 	}
+	count := -1
+	d.MaybeScanArgs(t, "count", &count)
 	drop, ids := idsArg(t, d, "drop"), nodeIDs(t, d)
 	if len(drop)+len(ids) == 0 {
 		d.Fatalf(t, "deliver-msgs: name the nodes to deliver to, or drop=(ids)")
 	}
 	for _, id := range drop {
-		env.DropMsgs(id, types...)
+		env.dropMsgs(id, count, types...)
 	}
 	for _, id := range ids {
 		if slices.Contains(drop, id) {
 			d.Fatalf(t, "deliver-msgs: node %d is both delivered to and dropped", id)
 		}
-		if _, err := env.DeliverMsgs(id, types...); err != nil {
+		if _, err := env.deliverMsgs(id, count, types...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// takeMsgs removes from the messages in flight those to node to, of one
-// of types (any type if none), and returns them in order.
-func (env *InteractionEnv) takeMsgs(to uint64, types ...raftpb.MessageType) []*raftpb.Message {
+// takeMsgs removes from the messages in flight the first count (all if
+// count < 0) of those to node to, of one of types (any type if none), and
+// returns them in order.
+func (env *InteractionEnv) takeMsgs(to uint64, count int, types ...raftpb.MessageType) []*raftpb.Message {
 	var taken []*raftpb.Message
 	kept := env.Messages[:0]
 	for _, m := range env.Messages {
-		if m.To == to && (len(types) == 0 || slices.Contains(types, m.Type)) {
+		if m.To == to && (len(types) == 0 || slices.Contains(types, m.Type)) && count != len(taken) {
 			taken = append(taken, m)
 		} else {
 			kept = append(kept, m)
@@ -68,7 +72,11 @@ func (env *InteractionEnv) takeMsgs(to uint64, types ...raftpb.MessageType) []*r
 // DropMsgs throws away the messages in flight to node to (of one of types,
 // if given), printing each.
 func (env *InteractionEnv) DropMsgs(to uint64, types ...raftpb.MessageType) {
-	for _, m := range env.takeMsgs(to, types...) {
+	env.dropMsgs(to, -1, types...)
+}
+
+func (env *InteractionEnv) dropMsgs(to uint64, count int, types ...raftpb.MessageType) {
+	for _, m := range env.takeMsgs(to, count, types...) {
 		env.Output.Linef("dropped: %s", raftpb.DescribeMessage(m, nil))
 	}
 }
@@ -78,12 +86,16 @@ func (env *InteractionEnv) DropMsgs(to uint64, types ...raftpb.MessageType) {
 // printed, followed by the node's log lines and any error Step returned.
 // Every node gets its own copy of a message, as it would off a network.
 func (env *InteractionEnv) DeliverMsgs(to uint64, types ...raftpb.MessageType) (int, error) {
+	return env.deliverMsgs(to, -1, types...)
+}
+
+func (env *InteractionEnv) deliverMsgs(to uint64, count int, types ...raftpb.MessageType) (int, error) {
 	n, err := env.node(to)
 	if err != nil {
 		return 0, err
 	}
 	delivered := 0
-	for _, m := range env.takeMsgs(to, types...) {
+	for _, m := range env.takeMsgs(to, count, types...) {
 		if n.Isolated || env.isIsolated(m.From) {
 			env.Output.Linef("dropped (isolated): %s", raftpb.DescribeMessage(m, nil))
 			continue
