@@ -14,6 +14,9 @@
 #   VALUE_SIZE=256  bytes per value
 #   KEYS=10000      key space
 #   READ_RATIO=0.5  GET fraction of the mixed run
+#   ROUNDS=1        rounds; each starts each cluster afresh and runs both
+#                   loads on it, the system that goes first alternating, and
+#                   the tables show per-figure medians over the rounds
 #   SYSTEMS="etcd raftexample"   which systems to run (the comparison needs both)
 #   OUT=dir         where binaries, data, logs and JSON results go
 #                   (default: a new temp dir, kept for inspection)
@@ -35,6 +38,7 @@ VALUE_SIZE=${VALUE_SIZE:-256}
 KEYS=${KEYS:-10000}
 READ_RATIO=${READ_RATIO:-0.5}
 SYSTEMS=${SYSTEMS:-etcd raftexample}
+ROUNDS=${ROUNDS:-1}
 OUT=${OUT:-$(mktemp -d -t kvcompare.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -98,15 +102,16 @@ machine() {
 	echo "load: $CLIENTS clients, $VALUE_SIZE-byte values, $KEYS keys, $WARMUP warmup + $DURATION; mixed run GET ratio $READ_RATIO"
 }
 
-# bench NAME TARGET ENDPOINTS: the writes-only run, then the mixed run.
+# bench NAME TARGET ENDPOINTS: the writes-only run, then the mixed run, of
+# round $round.
 bench() {
 	local name=$1 target=$2 endpoints=$3
 	local common=(-target "$target" -endpoints "$endpoints" -clients "$CLIENTS" -value-size "$VALUE_SIZE"
 		-keys "$KEYS" -duration "$DURATION" -warmup "$WARMUP")
-	log "$name: writes only"
-	"$OUT/kvbench" "${common[@]}" -read-ratio 0 -label "$name" -out "$OUT/$name-write.json"
-	log "$name: mixed, GET ratio $READ_RATIO"
-	"$OUT/kvbench" "${common[@]}" -read-ratio "$READ_RATIO" -label "$name" -out "$OUT/$name-mixed.json"
+	log "round $round, $name: writes only"
+	"$OUT/kvbench" "${common[@]}" -read-ratio 0 -label "$name" -out "$OUT/$name-write-$round.json"
+	log "round $round, $name: mixed, GET ratio $READ_RATIO"
+	"$OUT/kvbench" "${common[@]}" -read-ratio "$READ_RATIO" -label "$name" -out "$OUT/$name-mixed-$round.json"
 }
 
 run_etcd() {
@@ -156,30 +161,48 @@ if [[ " $SYSTEMS " == *" raftexample "* ]]; then
 	(cd "$ROOT/raftexample" && go build -o "$OUT/raftexample" .)
 fi
 
-for sys in $SYSTEMS; do
-	case $sys in
-	etcd) run_etcd ;;
-	raftexample) run_raftexample ;;
-	*)
-		log "unknown system $sys in SYSTEMS (want etcd and/or raftexample)"
-		exit 2
-		;;
-	esac
+systems=($SYSTEMS)
+for ((round = 1; round <= ROUNDS; round++)); do
+	for ((i = 0; i < ${#systems[@]}; i++)); do
+		# Rotate who goes first, so slow drift of the machine hits both.
+		sys=${systems[(i + round - 1) % ${#systems[@]}]}
+		case $sys in
+		etcd) run_etcd ;;
+		raftexample) run_raftexample ;;
+		*)
+			log "unknown system $sys in SYSTEMS (want etcd and/or raftexample)"
+			exit 2
+			;;
+		esac
+	done
 done
+
+# runs NAME LOAD prints NAME's result files for LOAD, comma-separated.
+runs() {
+	local f list=""
+	for ((round = 1; round <= ROUNDS; round++)); do
+		f="$OUT/$1-$2-$round.json"
+		[ -f "$f" ] && list+="${list:+,}$f"
+	done
+	echo "$list"
+}
 
 echo
 machine
-if [ -f "$OUT/etcd-write.json" ] && [ -f "$OUT/raftexample-write.json" ]; then
+echo "rounds: $ROUNDS"
+if [ -n "$(runs etcd write)" ] && [ -n "$(runs raftexample write)" ]; then
 	echo
 	echo "== writes only"
 	"$OUT/kvbench" compare -min-put-ratio 3 -max-p99-ratio 1 \
-		etcd="$OUT/etcd-write.json" raftexample="$OUT/raftexample-write.json"
+		etcd="$(runs etcd write)" raftexample="$(runs raftexample write)"
 	echo
 	echo "== mixed (GET ratio $READ_RATIO)"
-	"$OUT/kvbench" compare etcd="$OUT/etcd-mixed.json" raftexample="$OUT/raftexample-mixed.json"
+	"$OUT/kvbench" compare etcd="$(runs etcd mixed)" raftexample="$(runs raftexample mixed)"
 else
-	for f in "$OUT"/*-write.json "$OUT"/*-mixed.json; do
-		[ -f "$f" ] && "$OUT/kvbench" compare "$(basename "$f" .json)=$f"
+	for sys in "${systems[@]}"; do
+		for load in write mixed; do
+			[ -n "$(runs "$sys" $load)" ] && "$OUT/kvbench" compare "$sys-$load=$(runs "$sys" $load)"
+		done
 	done
 fi
 echo

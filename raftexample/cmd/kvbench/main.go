@@ -6,7 +6,7 @@
 // Usage:
 //
 //	kvbench [flags]
-//	kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json NAME=FILE.json ...
+//	kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json[,FILE.json...] ...
 //
 // Each client is a goroutine that sends one request at a time to its own
 // endpoint (client i uses endpoint i mod len(endpoints)), choosing a GET

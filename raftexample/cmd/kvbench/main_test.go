@@ -192,6 +192,24 @@ func TestCompare(t *testing.T) {
 		t.Fatalf("bad compare flag: err %v, want the usage", err)
 	}
 
+	// Several runs per column: the figures are per-field medians.
+	pc := filepath.Join(dir, "c.json")
+	c := &summary{Label: "raftexample", Put: kindSummary{Ops: 1, OpsPerSec: 2000, P50: 9 * time.Millisecond, P99: 90 * time.Millisecond}}
+	if err := c.writeJSON(pc); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := compare([]string{"-min-put-ratio", "3", "etcd=" + pa, "raftexample=" + pb + "," + pc + "," + pb}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "raftexample (median of 3)") || !strings.Contains(got, "4.00× etcd's") {
+		t.Errorf("median of (4000, 2000, 4000) ops/s should be 4000, 4.00× etcd's:\n%s", got)
+	}
+	m := medianSummary([]*summary{c, b, a})
+	if m.Put.OpsPerSec != 2000 || m.Put.P99 != 10*time.Millisecond || m.Put.P50 != 2*time.Millisecond {
+		t.Errorf("median of three: ops/s %v p99 %v p50 %v, want 2000, 10ms, 2ms (each field on its own)", m.Put.OpsPerSec, m.Put.P99, m.Put.P50)
+	}
+
 	if err := os.WriteFile(pa, []byte("not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}

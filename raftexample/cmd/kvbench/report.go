@@ -163,6 +163,45 @@ func (s *summary) writeJSON(path string) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// medianSummary returns, for several runs of the same load, a summary
+// whose every per-kind figure is the median of that figure over the runs
+// (the upper median for an even count), so that one run disturbed by other
+// load on the machine does not decide a comparison. One run is returned
+// as is.
+func medianSummary(runs []*summary) *summary {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	m := *runs[0]
+	kinds := []func(*summary) *kindSummary{
+		func(s *summary) *kindSummary { return &s.Put },
+		func(s *summary) *kindSummary { return &s.Get },
+		func(s *summary) *kindSummary { return &s.All },
+	}
+	for _, ks := range kinds {
+		out := ks(&m)
+		vals := func(f func(*kindSummary) float64) float64 {
+			v := make([]float64, len(runs))
+			for i, r := range runs {
+				v[i] = f(ks(r))
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		*out = kindSummary{
+			Ops:       uint64(vals(func(k *kindSummary) float64 { return float64(k.Ops) })),
+			OpsPerSec: vals(func(k *kindSummary) float64 { return k.OpsPerSec }),
+			Errors:    uint64(vals(func(k *kindSummary) float64 { return float64(k.Errors) })),
+			Mean:      time.Duration(vals(func(k *kindSummary) float64 { return float64(k.Mean) })),
+			P50:       time.Duration(vals(func(k *kindSummary) float64 { return float64(k.P50) })),
+			P99:       time.Duration(vals(func(k *kindSummary) float64 { return float64(k.P99) })),
+			P999:      time.Duration(vals(func(k *kindSummary) float64 { return float64(k.P999) })),
+			Max:       time.Duration(vals(func(k *kindSummary) float64 { return float64(k.Max) })),
+		}
+	}
+	return &m
+}
+
 // readSummary loads a summary written by writeJSON.
 func readSummary(path string) (*summary, error) {
 	b, err := os.ReadFile(path)
@@ -177,10 +216,11 @@ func readSummary(path string) (*summary, error) {
 }
 
 // compareUsage is the compare subcommand's synopsis.
-const compareUsage = "usage: kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json NAME=FILE.json ..."
+const compareUsage = "usage: kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json[,FILE.json...] ..."
 
-// compare prints the summaries named by args (each NAME=FILE) side by side,
-// with the ratio of the second column to the first when there are exactly
+// compare prints the summaries named by args (each NAME=FILE, or
+// NAME=FILE,FILE,... for the medians of several runs) side by side, with
+// the ratio of the second column to the first when there are exactly
 // two. With -min-put-ratio or -max-p99-ratio (two summaries only), it also
 // says whether the second run met a target relative to the first: PUT
 // throughput at least R times, PUT p99 at most R times.
@@ -202,16 +242,23 @@ func compare(args []string, w io.Writer) error {
 	var names []string
 	var sums []*summary
 	for _, a := range args {
-		name, path, ok := strings.Cut(a, "=")
-		if !ok || name == "" || path == "" {
+		name, paths, ok := strings.Cut(a, "=")
+		if !ok || name == "" || paths == "" {
 			return fmt.Errorf("argument %q: want NAME=FILE.json", a)
 		}
-		s, err := readSummary(path)
-		if err != nil {
-			return err
+		var runs []*summary
+		for _, p := range strings.Split(paths, ",") {
+			s, err := readSummary(p)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, s)
+		}
+		if len(runs) > 1 {
+			name = fmt.Sprintf("%s (median of %d)", name, len(runs))
 		}
 		names = append(names, name)
-		sums = append(sums, s)
+		sums = append(sums, medianSummary(runs))
 	}
 	ratio := len(sums) == 2
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
