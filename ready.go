@@ -42,10 +42,12 @@ type Ready struct {
 	// MsgStorageAppend and MsgStorageApply to the local threads.
 	Messages []*raftpb.Message
 
-	// MustSync says whether HardState and Entries must be synced to disk
-	// (fsync) before Messages are sent, or may be written without sync:
-	// it is false when only the commit index changed, which can be
-	// recovered from peers.
+	// MustSync says whether HardState, Entries and Snapshot must be synced
+	// to disk (fsync) before Messages are sent, or may be written without
+	// sync: it is false when only the commit index changed, which can be
+	// recovered from peers. A Snapshot always needs a sync: the follower
+	// acknowledges it to the leader, which from then on never sends the
+	// entries it replaced.
 	MustSync bool
 }
 
@@ -95,7 +97,7 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 	if len(r.readStates) != 0 {
 		rd.ReadStates = r.readStates
 	}
-	rd.MustSync = mustSyncValue(hs, rn.prevHardSt, len(rd.Entries))
+	rd.MustSync = rd.Snapshot != nil || mustSyncValue(hs, rn.prevHardSt, len(rd.Entries))
 
 	if rn.asyncStorageWrites {
 		if needStorageAppendMsg(r, &rd) {
