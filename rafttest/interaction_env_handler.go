@@ -18,6 +18,7 @@ import (
 //	add-nodes <n> [voters=(1,2,3)] [learners=(4)] [index=N] [term=N]
 //	    [log-terms=(1,1,2)] [content=...] [<config options>]
 //	log-level debug|info|warn|error|none
+//	replace-node <id>
 //
 // Driving the nodes:
 //
@@ -37,6 +38,7 @@ import (
 //
 //	process-ready <ids...>
 //	deliver-msgs [drop=(ids)] [type=MsgApp] [count=N] <ids...>
+//	deliver-from <from> <to>
 //	process-append-thread [count=N] <ids...>
 //	process-apply-thread [count=N] <ids...>
 //	stabilize [ids...]
@@ -104,6 +106,10 @@ func (env *InteractionEnv) Handle(t *testing.T, d datadriven.TestData) string {
 		err = env.handleRaftState(t, d)
 	case "conf-state":
 		err = env.handleConfState(t, d)
+	case "deliver-from":
+		err = env.handleDeliverFrom(t, d)
+	case "replace-node":
+		err = env.handleReplaceNode(t, d)
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
 	}
