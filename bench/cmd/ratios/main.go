@@ -192,7 +192,7 @@ func (t *table) others() {
 
 func run(args []string, w io.Writer) error {
 	if len(args) < 2 {
-		return errors.New("usage: ratios label=file label=file...")
+		return errors.New("usage: ratios label=file label=file [label=file ...]")
 	}
 	t := &table{w: w}
 	for _, a := range args {
