@@ -1,0 +1,78 @@
+// Package sim is a deterministic chaos simulator for the raft library. It
+// runs a cluster of 3, 5 or 7 RawNodes in one goroutine on a virtual
+// clock and throws faults at it, all drawn from one seed, checking the
+// safety properties of Raft after every event and liveness and
+// linearizability at the end. It follows the idea of willemt/raft's
+// virtraft2, made deterministic: the same seed always replays the same
+// run, event for event.
+//
+// # What a run does
+//
+// [New] builds a cluster from [Options]: every node bootstraps as a voter,
+// and the protocol options (CheckQuorum, PreVote, lease reads, async
+// storage writes, in-flight limits) are drawn from the seed. Before the
+// run starts, a fault schedule is drawn: network partitions (random
+// splits, an isolated leader, minority against majority), one-way link
+// cuts, message loss, duplication and reordering bursts, slow links,
+// crashes with later restarts, log compaction, leadership transfers and
+// membership changes (adding and removing voters and learners,
+// promotions, joint changes). Node clocks tick at different rates when
+// skew is on. Clients write to and read from a small key-value store
+// throughout: writes are proposals, reads use ReadIndex.
+//
+// A crash loses everything the node had not synced: its disk keeps only
+// what Ready said to persist, and of that only what was synced (a hard
+// state that only advances the commit index need not be; see
+// raft.Ready.MustSync). With async storage writes, queued appends and
+// applies are lost as well.
+//
+// [Sim.Run] processes events in virtual-time order. After each one, the
+// checker verifies, incrementally:
+//
+//   - election safety: at most one leader per term;
+//   - log matching: entries with equal index and term have equal
+//     prefixes (compared by a running hash of the log);
+//   - leader completeness: a new leader holds every committed entry;
+//   - state machine safety: every node commits and applies the same
+//     entry at each index, and applies in order;
+//   - committed entries are never overwritten;
+//   - term, vote and commit never go backwards in the hard state a node
+//     writes, and a restarted node finds every synced write;
+//   - applied ≤ committed;
+//   - a leader appends a conf change only when no other is unapplied.
+//
+// While the chaos runs, a monitor reports a deadlock when nothing commits
+// for thirty election timeouts although a quorum is up and connected and
+// nothing disrupted it. Then a heal phase removes every fault and
+// restarts every node; within sixty election timeouts a leader must
+// commit a new write. Finally the client history is checked for
+// linearizability with porcupine.
+//
+// # Reproducing and shrinking
+//
+// A failing run reports its first violation with the tail of its trace.
+// [Shrink] removes entries from the fault schedule while the run still
+// fails the same way; [ReplayCommand] prints the command that reruns the
+// result exactly. Options.Trace writes every event as a JSON line.
+//
+// # Running it
+//
+// The command cmd/raftsim runs seed ranges and prints a summary:
+//
+//	go run ./cmd/raftsim -seeds 1-1000 -nodes 5 -faults all
+//
+// A longer soak, for before a release (about an hour on 8 cores):
+//
+//	go run ./cmd/raftsim -seeds 1-200000 -nodes 5 -faults all -j 8
+//	go run ./cmd/raftsim -seeds 1-100000 -nodes 7 -faults all -j 8
+//	go run ./cmd/raftsim -seeds 1-100000 -nodes 3 -faults all -duration 60000 -j 8
+//
+// # Mutation tests
+//
+// With the raftmutation build tag the library's deliberate bugs
+// (raft.Mutations) and this package's lying disk (Mutations) can be
+// switched on; the mutation tests assert that the simulator reports each
+// within a bounded number of seeds:
+//
+//	go test -tags raftmutation ./rafttest/sim/...
+package sim
