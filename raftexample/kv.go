@@ -1,0 +1,249 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// opType is the kind of a key-value command in a log entry.
+type opType byte
+
+const (
+	opPut    opType = 1
+	opDelete opType = 2
+)
+
+// command is one client write, the payload of a normal log entry.
+//
+// Wire format: op (1 byte), request ID (uvarint), key length (uvarint),
+// key, value (the rest). The request ID lets the node that proposed the
+// command find the waiting client when the entry is applied; it is unique
+// per process run (see newRequestIDs) so that entries replayed after a
+// restart never wake a new request.
+type command struct {
+	op    opType
+	reqID uint64
+	key   string
+	value []byte
+}
+
+func (c *command) marshal() []byte {
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(c.key)+len(c.value))
+	b = append(b, byte(c.op))
+	b = binary.AppendUvarint(b, c.reqID)
+	b = binary.AppendUvarint(b, uint64(len(c.key)))
+	b = append(b, c.key...)
+	return append(b, c.value...)
+}
+
+func unmarshalCommand(b []byte) (command, error) {
+	var c command
+	if len(b) < 1 {
+		return c, errors.New("empty command")
+	}
+	c.op = opType(b[0])
+	if c.op != opPut && c.op != opDelete {
+		return c, fmt.Errorf("unknown command op %d", c.op)
+	}
+	b = b[1:]
+	id, n := binary.Uvarint(b)
+	if n <= 0 {
+		return c, errors.New("malformed command request ID")
+	}
+	c.reqID, b = id, b[n:]
+	klen, n := binary.Uvarint(b)
+	if n <= 0 || klen > uint64(len(b)-n) {
+		return c, errors.New("malformed command key")
+	}
+	b = b[n:]
+	c.key, c.value = string(b[:klen]), b[klen:]
+	return c, nil
+}
+
+// kvStore is the replicated state machine: a map from keys to values, plus
+// the cluster's peer addresses, which travel in snapshots with it. It is
+// changed only by the node loop, which applies committed entries in log
+// order; HTTP handlers read it concurrently.
+type kvStore struct {
+	mu   sync.RWMutex
+	data map[string][]byte
+}
+
+func newKVStore() *kvStore {
+	return &kvStore{data: make(map[string][]byte)}
+}
+
+// apply carries out c and reports whether the key existed before.
+func (s *kvStore) apply(c command) (existed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, existed = s.data[c.key]
+	switch c.op {
+	case opPut:
+		s.data[c.key] = c.value
+	case opDelete:
+		delete(s.data, c.key)
+	}
+	return existed
+}
+
+// get returns the value of key. The returned slice must not be modified.
+func (s *kvStore) get(key string) ([]byte, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.data[key]
+	return v, ok
+}
+
+// keys returns the keys with the given prefix, sorted.
+func (s *kvStore) keys(prefix string) []string {
+	s.mu.RLock()
+	out := []string{}
+	for k := range s.data {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}
+
+// Snapshot data is a protobuf message written with protowire:
+//
+//	field 1 (repeated): a key-value pair, itself fields 1 key, 2 value
+//	field 2 (repeated): a member, fields 1 ID (varint), 2 peer address
+//
+// Keys are written in sorted order so that equal states give equal bytes.
+func (s *kvStore) snapshot(members map[uint64]string) []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	keys := make([]string, 0, len(s.data))
+	size := 0
+	for k, v := range s.data {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 16
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	var rec []byte
+	for _, k := range keys {
+		rec = protowire.AppendTag(rec[:0], 1, protowire.BytesType)
+		rec = protowire.AppendString(rec, k)
+		rec = protowire.AppendTag(rec, 2, protowire.BytesType)
+		rec = protowire.AppendBytes(rec, s.data[k])
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendBytes(b, rec)
+	}
+	ids := make([]uint64, 0, len(members))
+	for id := range members {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		rec = protowire.AppendTag(rec[:0], 1, protowire.VarintType)
+		rec = protowire.AppendVarint(rec, id)
+		rec = protowire.AppendTag(rec, 2, protowire.BytesType)
+		rec = protowire.AppendString(rec, members[id])
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, rec)
+	}
+	return b
+}
+
+// restore replaces the state by the one in snapshot data and returns the
+// members recorded with it. On error the state is unchanged.
+func (s *kvStore) restore(b []byte) (map[uint64]string, error) {
+	data := make(map[string][]byte)
+	members := make(map[uint64]string)
+	err := forEachField(b, func(num protowire.Number, v []byte) error {
+		switch num {
+		case 1:
+			var k string
+			var val []byte
+			err := forEachField(v, func(num protowire.Number, f []byte) error {
+				switch num {
+				case 1:
+					k = string(f)
+				case 2:
+					val = f
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			data[k] = val
+		case 2:
+			var id uint64
+			var addr string
+			err := forEachField(v, func(num protowire.Number, f []byte) error {
+				switch num {
+				case 1:
+					x, n := protowire.ConsumeVarint(f)
+					if n < 0 {
+						return protowire.ParseError(n)
+					}
+					id = x
+				case 2:
+					addr = string(f)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			members[id] = addr
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decoding snapshot data: %w", err)
+	}
+	s.mu.Lock()
+	s.data = data
+	s.mu.Unlock()
+	return members, nil
+}
+
+// forEachField calls f with the number and raw value of every field of
+// the protobuf message b: the payload of a bytes field, the varint bytes
+// of a varint field. Other wire types are skipped.
+func forEachField(b []byte, f func(num protowire.Number, v []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		var v []byte
+		switch typ {
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			_, n = protowire.ConsumeVarint(b)
+			if n >= 0 {
+				v = b[:n]
+			}
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		if v != nil {
+			if err := f(num, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seed901663da/raft"
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// run is the node loop: it ticks raft and handles every Ready in the
+// order the library's documentation prescribes. It stops when loopStop is
+// closed, or on a storage error, after which the node serves nothing (a
+// node that cannot persist must not vote or acknowledge).
+func (s *server) run() {
+	defer close(s.loopDone)
+	ticker := time.NewTicker(s.cfg.tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			s.node.Tick()
+		case rd := <-s.node.Ready():
+			if err := s.handleReady(&rd); err != nil {
+				err = fmt.Errorf("node loop stopped: %w", err)
+				s.logf("%v", err)
+				s.failed.Store(&err)
+				return
+			}
+		case <-s.loopStop:
+			return
+		}
+	}
+}
+
+// handleReady persists, sends, applies and acknowledges one Ready.
+func (s *server) handleReady(rd *raft.Ready) error {
+	if rd.SoftState != nil {
+		if prev := s.leader.Swap(rd.SoftState.Lead); prev != rd.SoftState.Lead {
+			s.metrics.leaderChanges.Inc()
+		}
+		isLeader := 0.0
+		if rd.SoftState.RaftState == raft.StateLeader {
+			isLeader = 1
+		}
+		s.metrics.isLeader.Set(isLeader)
+	}
+	// a, b: the snapshot, entries and hard state, in one batch, synced
+	// when raft says so. Nothing may leave before this is durable.
+	if err := s.storage.saveReady(rd); err != nil {
+		return fmt.Errorf("persisting ready: %w", err)
+	}
+	if rd.HardState != nil {
+		s.metrics.term.Set(float64(rd.HardState.Term))
+		s.metrics.commitIndex.Set(float64(rd.HardState.Commit))
+	}
+	if rd.Snapshot != nil {
+		if err := s.restoreSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	// c: send.
+	s.trans.send(rd.Messages)
+	// d: apply.
+	if len(rd.CommittedEntries) > 0 {
+		start := time.Now()
+		if err := s.apply(rd.CommittedEntries); err != nil {
+			return err
+		}
+		s.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	}
+	// e: reads wait for their index to be applied on their own.
+	for _, rs := range rd.ReadStates {
+		if len(rs.RequestCtx) == 8 {
+			s.reads.trigger(decodeReadCtx(rs.RequestCtx), rs.Index)
+		}
+	}
+	s.maybeSnapshot()
+	// f.
+	s.node.Advance()
+	return nil
+}
+
+// restoreSnapshot replaces the state machine by a snapshot received from
+// the leader (already persisted by saveReady).
+func (s *server) restoreSnapshot(snap *raftpb.Snapshot) error {
+	addrs, err := s.kv.restore(snap.Data)
+	if err != nil {
+		return fmt.Errorf("restoring snapshot at index %d: %w", snap.Metadata.Index, err)
+	}
+	old := s.members.snapshot()
+	s.members.replace(addrs)
+	for id := range old {
+		if _, ok := addrs[id]; !ok && id != s.cfg.id {
+			s.trans.removePeer(id)
+		}
+	}
+	for id, addr := range addrs {
+		if id != s.cfg.id {
+			s.trans.addPeer(id, addr)
+		}
+	}
+	s.confState = snap.Metadata.ConfState
+	s.snapIndex = snap.Metadata.Index
+	s.applied.set(snap.Metadata.Index)
+	s.metrics.appliedIndex.Set(float64(snap.Metadata.Index))
+	s.metrics.snapshots.WithLabelValues("applied").Inc()
+	s.logf("restored snapshot at index %d (term %d)", snap.Metadata.Index, snap.Metadata.Term)
+	return nil
+}
+
+// apply applies committed entries in order and wakes their proposers.
+func (s *server) apply(ents []*raftpb.Entry) error {
+	applied := s.applied.get()
+	for _, e := range ents {
+		if e.Index <= applied {
+			continue
+		}
+		switch e.Type {
+		case raftpb.EntryNormal:
+			if len(e.Data) == 0 {
+				break // a new leader's empty entry
+			}
+			cmd, err := unmarshalCommand(e.Data)
+			if err != nil {
+				// Every node skips the same entry, so the replicas agree.
+				s.logf("skipping entry %d: %v", e.Index, err)
+				break
+			}
+			existed := s.kv.apply(cmd)
+			s.writes.trigger(cmd.reqID, applyResult{index: e.Index, existed: existed})
+		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
+			if err := s.applyConfChange(e); err != nil {
+				return err
+			}
+		}
+		applied = e.Index
+		s.applied.set(applied)
+	}
+	s.metrics.committed.Add(float64(len(ents)))
+	s.metrics.appliedIndex.Set(float64(applied))
+	return nil
+}
+
+// applyConfChange applies a membership change to raft and to the member
+// list, and starts or stops talking to the peer.
+func (s *server) applyConfChange(e *raftpb.Entry) error {
+	cci, err := raftpb.UnmarshalConfChange(e.Type, e.Data)
+	if err != nil {
+		s.logf("skipping conf change entry %d: %v", e.Index, err)
+		return nil
+	}
+	var reqID uint64
+	if v1, ok := cci.AsV1(); ok {
+		reqID = v1.Id
+	}
+	cs, err := s.node.ApplyConfChange(cci)
+	if err != nil {
+		// The change does not fit the configuration; raft refused it, and
+		// so do we, on every node alike.
+		s.logf("conf change at %d refused: %v", e.Index, err)
+		s.writes.trigger(reqID, applyResult{index: e.Index, err: err})
+		return nil
+	}
+	s.confState = cs
+	cc := cci.AsV2()
+	for _, ch := range cc.Changes {
+		switch ch.Type {
+		case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode, raftpb.ConfChangeUpdateNode:
+			addr := string(cc.Context)
+			if addr == "" {
+				addr, _ = s.members.addr(ch.NodeId)
+			}
+			s.members.set(ch.NodeId, addr)
+			if ch.NodeId != s.cfg.id && addr != "" {
+				s.trans.addPeer(ch.NodeId, addr)
+			}
+		case raftpb.ConfChangeRemoveNode:
+			s.members.remove(ch.NodeId)
+			if ch.NodeId == s.cfg.id {
+				s.removed.Store(true)
+				s.logf("this node was removed from the cluster")
+			} else {
+				s.trans.removePeer(ch.NodeId)
+			}
+		}
+	}
+	s.writes.trigger(reqID, applyResult{index: e.Index})
+	return nil
+}
+
+// maybeSnapshot takes a snapshot once snapshotEntries entries have been
+// applied since the last one, and compacts the log behind it, keeping
+// catchUpEntries entries so that a follower slightly behind catches up
+// from the log instead of a snapshot.
+func (s *server) maybeSnapshot() {
+	applied := s.applied.get()
+	if applied-s.snapIndex < s.cfg.snapshotEntries {
+		return
+	}
+	data := s.kv.snapshot(s.members.snapshot())
+	if _, err := s.storage.CreateSnapshot(applied, s.confState, data); err != nil {
+		s.logf("creating snapshot at %d: %v", applied, err)
+		return
+	}
+	s.snapIndex = applied
+	s.metrics.snapshots.WithLabelValues("created").Inc()
+	if applied <= s.cfg.catchUpEntries {
+		return
+	}
+	compact := applied - s.cfg.catchUpEntries
+	if first, _ := s.storage.FirstIndex(); compact < first {
+		return
+	}
+	if err := s.storage.Compact(compact); err != nil {
+		s.logf("compacting the log to %d: %v", compact, err)
+	}
+}
