@@ -1,6 +1,7 @@
 package raftpb
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -49,7 +50,8 @@ func DescribeEntries(ents []*Entry, f EntryFormatter) string {
 //
 //	1->2 MsgApp Term:3 Log:2/10 Commit:9 Entries:[3/11 EntryNormal "x"]
 //
-// From, To, type, Term and Log (log term/index) are always shown. Then,
+// From, To, type, Term and Log (log term/index) are always shown; the IDs
+// of the local storage threads print as AppendThread and ApplyThread. Then,
 // only when set: Commit, Vote, Reject (with RejectHint, which is also shown
 // on its own when non-zero), Epoch, Entries, Snapshot (when not empty, see
 // IsEmptySnap), Context and Responses, the last described recursively.
@@ -158,14 +160,34 @@ func writeData(b *strings.Builder, data []byte, f EntryFormatter) {
 	b.WriteString(f(data))
 }
 
+// The node IDs that address a node's own storage threads with
+// AsyncStorageWrites (raft.LocalAppendThread and raft.LocalApplyThread;
+// this package cannot import raft). They print by name, as AppendThread
+// and ApplyThread.
+const (
+	localAppendThread uint64 = math.MaxUint64
+	localApplyThread  uint64 = math.MaxUint64 - 1
+)
+
+func writeNodeID(b *strings.Builder, id uint64) {
+	switch id {
+	case localAppendThread:
+		b.WriteString("AppendThread")
+	case localApplyThread:
+		b.WriteString("ApplyThread")
+	default:
+		writeUint(b, id)
+	}
+}
+
 func writeMessage(b *strings.Builder, m *Message, f EntryFormatter) {
 	if m == nil {
 		b.WriteString("<nil>")
 		return
 	}
-	writeUint(b, m.From)
+	writeNodeID(b, m.From)
 	b.WriteString("->")
-	writeUint(b, m.To)
+	writeNodeID(b, m.To)
 	b.WriteByte(' ')
 	b.WriteString(m.Type.String())
 	writeField(b, " Term:", m.Term)

@@ -1,6 +1,7 @@
 package raftpb
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -109,6 +110,11 @@ func TestDescribeMessage(t *testing.T) {
 			`1->3 MsgVote Term:5 Log:4/20 Epoch:2`},
 		{"storage append vote", &Message{Type: MsgStorageAppend, From: 1, Term: 5, Vote: 1, Commit: 3}, nil,
 			`1->0 MsgStorageAppend Term:5 Log:0/0 Commit:3 Vote:1`},
+		{"storage threads by name", &Message{Type: MsgStorageApply, From: 1, To: math.MaxUint64 - 1,
+			Responses: []*Message{{Type: MsgStorageApplyResp, From: math.MaxUint64 - 1, To: 1}}}, nil,
+			`1->ApplyThread MsgStorageApply Term:0 Log:0/0 Responses:[ApplyThread->1 MsgStorageApplyResp Term:0 Log:0/0]`},
+		{"append thread by name", &Message{Type: MsgStorageAppend, From: 1, To: math.MaxUint64}, nil,
+			`1->AppendThread MsgStorageAppend Term:0 Log:0/0`},
 		{"snapshot", &Message{Type: MsgSnap, From: 1, To: 2, Term: 2, Snapshot: snap}, nil,
 			`1->2 MsgSnap Term:2 Log:0/0 Snapshot:{Index:10 Term:2 ConfState:{Voters:[1 2 3] VotersOutgoing:[] Learners:[4] LearnersNext:[] AutoLeave:false}}`},
 		{"empty snapshot is left out", &Message{Type: MsgSnap, From: 1, To: 2, Snapshot: &Snapshot{Metadata: &SnapshotMetadata{Term: 2}}}, nil,
@@ -126,8 +132,8 @@ func TestDescribeMessage(t *testing.T) {
 		}, upper, `1->0 MsgStorageApply Term:2 Log:0/4 Entries:[2/4 EntryNormal A] Responses:[` +
 			`0->1 MsgStorageApplyResp Term:2 Log:0/4 Entries:[2/4 EntryNormal A], 1->2 MsgAppResp Term:2 Log:0/4]`},
 		{"unknown type", &Message{Type: 99, From: 1, To: 2}, nil, `1->2 99 Term:0 Log:0/0`},
-		{"large ids", &Message{Type: MsgHeartbeat, From: 18446744073709551615, To: 1 << 40, Term: 1}, nil,
-			`18446744073709551615->1099511627776 MsgHeartbeat Term:1 Log:0/0`},
+		{"large ids", &Message{Type: MsgHeartbeat, From: 18446744073709551613, To: 1 << 40, Term: 1}, nil,
+			`18446744073709551613->1099511627776 MsgHeartbeat Term:1 Log:0/0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
