@@ -158,6 +158,34 @@ func (s *Sim) compact(n *node, keep int) string {
 	return fmt.Sprintf(" snapshot@%d compact@%d", at, to)
 }
 
+// refreshSnapshots is the application's snapshot policy: a node that has
+// compacted before takes a new snapshot (without compacting further) when
+// its last one is far behind or predates a membership change. Without it
+// a node removed and re-added after a compaction would be sent a snapshot
+// whose configuration does not include it, which it must refuse, for ever.
+func (s *Sim) refreshSnapshots() {
+	for _, n := range s.nodes {
+		if !n.up || n.conf == nil {
+			continue
+		}
+		snap, _ := n.disk.ms.Snapshot()
+		meta := snap.GetMetadata()
+		cur := meta.GetIndex()
+		at := min(n.applied, n.disk.cur.GetCommit())
+		if cur == 0 || at <= cur || at != n.applied {
+			continue
+		}
+		if at-cur < 50 && meta.GetConfState().Equivalent(n.conf) == nil {
+			continue
+		}
+		if _, err := n.disk.ms.CreateSnapshot(at, n.conf, n.kv.encode()); err != nil {
+			s.fail(KindHarness, "node %d: CreateSnapshot(%d): %v", n.id, at, err)
+			return
+		}
+		n.disk.sync()
+	}
+}
+
 // transfer asks the leader to hand over to a voter picked by choice.
 func (s *Sim) transfer(choice int) string {
 	l := s.leader()

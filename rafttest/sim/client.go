@@ -213,6 +213,7 @@ func (m *markerState) probe(s *Sim, deadline int64) {
 		return
 	}
 	if l := s.leader(); l != nil {
+		s.handOffIfRemoved(l)
 		m.seq++
 		_ = l.rn.Propose(cmd{client: markerClient, seq: m.seq, key: markerKey, value: math.MaxUint64 - uint64(m.seq)}.encode())
 		s.drain(l)

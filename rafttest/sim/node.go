@@ -327,8 +327,27 @@ func (s *Sim) apply(n *node, e *raftpb.Entry) {
 		}
 		if cs, err := n.rn.ApplyConfChange(cc); err == nil {
 			n.conf = cs
+			s.handOffIfRemoved(n)
 		}
 	}
+}
+
+// handOffIfRemoved is the application's answer to a leader that was
+// removed from the configuration while Config.StepDownOnRemoval is off:
+// such a leader keeps heartbeating, so no one else will campaign, but it
+// refuses proposals. An operator (etcd's server, say) hands leadership on.
+func (s *Sim) handOffIfRemoved(n *node) {
+	if s.stepDownOnRemoval || n.conf == nil || len(n.conf.Voters) == 0 || n.rn.BasicStatus().RaftState != raft.StateLeader {
+		return
+	}
+	for _, set := range [][]uint64{n.conf.Voters, n.conf.VotersOutgoing, n.conf.Learners} {
+		for _, id := range set {
+			if id == n.id {
+				return
+			}
+		}
+	}
+	n.rn.TransferLeader(n.conf.Voters[0])
 }
 
 func cloneMsg(m *raftpb.Message) *raftpb.Message {

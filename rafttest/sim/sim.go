@@ -234,6 +234,7 @@ func (s *Sim) handle(e *event) {
 			s.heal()
 			note = "heal: all faults removed"
 		case 2:
+			s.refreshSnapshots()
 			s.marker.probe(s, s.healDeadline)
 			if !s.done && s.viol == nil {
 				s.schedule(event{at: s.now + 300, kind: evMonitor, arg: 2})
@@ -298,12 +299,11 @@ func (s *Sim) deliver(m *raftpb.Message) {
 // long time although a quorum is up and connected and no fault has
 // struck for as long.
 func (s *Sim) monitor() {
-	if !s.healed {
-		s.schedule(event{at: s.now + monitorEvery, kind: evMonitor})
-	}
+	s.refreshSnapshots()
 	if s.healed {
 		return
 	}
+	s.schedule(event{at: s.now + monitorEvery, kind: evMonitor})
 	if s.now-s.lastProgress < stallWindow || s.now-s.lastDisrupt < stallWindow {
 		return
 	}
