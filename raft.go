@@ -45,6 +45,11 @@ type raft struct {
 	// about durable state (Raft paper §5.2, thesis §3.8).
 	msgs            []*raftpb.Message
 	msgsAfterAppend []*raftpb.Message
+	// queuedApps remembers the encoded size of MsgApps in msgs that other
+	// entries joined (joinQueuedAppend), so that joining the same message
+	// again does not size all its entries again. Entries whose message is
+	// no longer in msgs are stale; the list restarts whenever msgs does.
+	queuedApps []queuedApp
 
 	// lead is the leader of the current term, or None.
 	lead uint64

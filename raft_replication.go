@@ -31,6 +31,15 @@ func (r *raft) appendEntry(es ...*raftpb.Entry) bool {
 	if pr := r.trk.Progress[r.id]; pr != nil {
 		epoch = pr.Epoch
 	}
+	if n := len(r.msgsAfterAppend); n > 0 {
+		// An acknowledgement of earlier entries still waits for the same
+		// write as these (the next Ready's); it can speak for them too.
+		m := r.msgsAfterAppend[n-1]
+		if m.Type == raftpb.MsgAppResp && m.To == r.id && m.Term == r.Term && m.Epoch == epoch && !m.Reject && m.Index < li {
+			m.Index = li
+			return true
+		}
+	}
 	r.send(&raftpb.Message{To: r.id, Type: raftpb.MsgAppResp, Index: li, Epoch: epoch})
 	return true
 }
@@ -97,6 +106,9 @@ func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
 	if err != nil {
 		return r.maybeSendSnapshot(to, pr)
 	}
+	if r.joinQueuedAppend(to, pr, prevIndex, ents) {
+		return true
+	}
 	commit := r.raftLog.committed
 	r.send(&raftpb.Message{
 		To:      to,
@@ -109,6 +121,101 @@ func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
 	})
 	pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
 	pr.SentCommit(commit)
+	return true
+}
+
+// queuedApp is a MsgApp still queued in r.msgs with the encoded size of its
+// entries.
+type queuedApp struct {
+	m    *raftpb.Message
+	size entryEncodingSize
+}
+
+// joinQueuedAppend puts ents, the entries after prevIndex that the follower
+// to needs next, into the MsgApp for to that is still queued in r.msgs, if
+// there is one ending at prevIndex with room left under MaxSizePerMsg; with
+// no entries it only brings that message's commit index up to date. It
+// reports whether it did. The follower receives the same entries, in
+// fewer messages, and answers once: a leader taking proposals one by one
+// between two Readys sends each follower one append per Ready, not one per
+// proposal, and the joined message counts once in the inflight window.
+//
+// Only the last message queued for to is joined, so the order of messages
+// to a follower is kept, and only in StateReplicate (a probe is sent
+// alone). The message's entries must lie in the unstable log, where the
+// joined slice is had without copying.
+func (r *raft) joinQueuedAppend(to uint64, pr *progress.Progress, prevIndex uint64, ents []*raftpb.Entry) bool {
+	if pr.State != progress.StateReplicate {
+		return false
+	}
+	var m *raftpb.Message
+	for i := len(r.msgs) - 1; i >= 0; i-- {
+		if r.msgs[i].To == to {
+			m = r.msgs[i]
+			break
+		}
+	}
+	if m == nil || m.Type != raftpb.MsgApp || m.Term != r.Term || m.Epoch != pr.Epoch || m.Snapshot != nil {
+		return false
+	}
+	n := uint64(len(m.Entries))
+	if m.Index+n != prevIndex {
+		return false
+	}
+	if len(ents) > 0 {
+		if n > 0 && !r.joinEntries(m, pr, ents) {
+			return false
+		}
+		if n == 0 {
+			// An empty append (commit only) becomes an ordinary one.
+			m.Entries = ents
+			pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
+		}
+	}
+	m.Commit = r.raftLog.committed
+	pr.SentCommit(m.Commit)
+	return true
+}
+
+// joinEntries appends ents to the non-empty entries of the queued MsgApp m,
+// as joinQueuedAppend describes, or reports false if they do not fit.
+func (r *raft) joinEntries(m *raftpb.Message, pr *progress.Progress, ents []*raftpb.Entry) bool {
+	first := m.Entries[0].Index
+	if first < r.raftLog.unstable.offset {
+		return false
+	}
+	var q *queuedApp
+	for i := len(r.queuedApps) - 1; i >= 0; i-- {
+		if r.queuedApps[i].m == m {
+			q = &r.queuedApps[i]
+			break
+		}
+	}
+	if q == nil {
+		if len(r.queuedApps) > len(r.msgs) {
+			// Most entries name messages handed out since: restart.
+			clear(r.queuedApps)
+			r.queuedApps = r.queuedApps[:0]
+		}
+		fresh := queuedApp{m: m}
+		if r.maxMsgSize != noSizeLimit {
+			fresh.size = entsSize(m.Entries)
+		}
+		r.queuedApps = append(r.queuedApps, fresh)
+		q = &r.queuedApps[len(r.queuedApps)-1]
+	}
+	size := q.size
+	if r.maxMsgSize != noSizeLimit {
+		if size += entsSize(ents); size > r.maxMsgSize {
+			return false
+		}
+	}
+	if !pr.SentMoreEntries(len(ents), uint64(payloadsSize(ents))) {
+		return false
+	}
+	last := ents[len(ents)-1].Index
+	m.Entries = r.raftLog.unstable.slice(first, last+1)
+	q.size = size
 	return true
 }
 

@@ -88,6 +88,26 @@ func (in *Inflights) Add(index, bytes uint64) {
 	in.bytes += bytes
 }
 
+// ExtendLast records that the newest message in flight, whose last index is
+// from, grew before it was sent: it now ends at index and carries bytes more
+// payload. It reports false, changing nothing, when the window is empty,
+// when the newest message does not end at from, or when index does not lie
+// past it. The window's message count is unchanged, which is the point: one
+// message is in flight, however many entries it ended up with.
+func (in *Inflights) ExtendLast(from, index, bytes uint64) bool {
+	if in.count == 0 || index <= from {
+		return false
+	}
+	last := &in.buffer[in.pos(in.count-1)]
+	if last.index != from {
+		return false
+	}
+	last.index = index
+	last.bytes += bytes
+	in.bytes += bytes
+	return true
+}
+
 // pos returns the buffer position of the k-th oldest message.
 func (in *Inflights) pos(k int) int {
 	p := in.start + k

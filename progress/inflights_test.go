@@ -51,6 +51,35 @@ func TestInflightsFullByCount(t *testing.T) {
 	}
 }
 
+func TestInflightsExtendLast(t *testing.T) {
+	in := NewInflights(3, 1000)
+	if in.ExtendLast(0, 5, 100) {
+		t.Fatal("extended an empty window")
+	}
+	in.Add(10, 400)
+	in.Add(20, 400)
+	for _, bad := range []struct{ from, index uint64 }{{10, 25}, {20, 20}, {20, 15}} {
+		if in.ExtendLast(bad.from, bad.index, 100) {
+			t.Fatalf("ExtendLast(%d, %d) succeeded on %v", bad.from, bad.index, contents(in))
+		}
+	}
+	if !in.ExtendLast(20, 30, 300) {
+		t.Fatalf("ExtendLast(20, 30) failed on %v", contents(in))
+	}
+	want := []inflight{{10, 400}, {30, 700}}
+	if got := contents(in); !slices.Equal(got, want) || in.Count() != 2 || in.Bytes() != 1100 {
+		t.Fatalf("after extending: %v (%d bytes), want %v (1100 bytes)", got, in.Bytes(), want)
+	}
+	// Growing past the byte budget fills the window, as an Add would.
+	if !in.Full() {
+		t.Fatal("not full at 1100 of 1000 bytes")
+	}
+	in.FreeLE(30)
+	if in.Count() != 0 || in.Bytes() != 0 {
+		t.Fatalf("after freeing all: %s", in)
+	}
+}
+
 func TestInflightsFullByBytes(t *testing.T) {
 	in := NewInflights(100, 1000)
 	in.Add(1, 400)

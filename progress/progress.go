@@ -140,6 +140,25 @@ func (pr *Progress) SentEntries(entries int, bytes uint64) {
 	}
 }
 
+// SentMoreEntries records that entries more entries with bytes of payload
+// joined the last append sent to the peer, which had not left yet, rather
+// than going out in an append of their own: Next moves past them and the
+// append's inflight record grows, so the window still counts one message.
+// Only the newest inflight append of StateReplicate can grow, and only if
+// it ends right before Next; otherwise SentMoreEntries reports false and
+// changes nothing, and the caller sends a new append.
+func (pr *Progress) SentMoreEntries(entries int, bytes uint64) bool {
+	if pr.State != StateReplicate || entries <= 0 {
+		return false
+	}
+	end := pr.Next - 1 + uint64(entries)
+	if !pr.Inflights.ExtendLast(pr.Next-1, end, bytes) {
+		return false
+	}
+	pr.Next = end + 1
+	return true
+}
+
 // CanBumpCommit reports whether telling the peer about commit index index
 // would teach it something: index is beyond what it was last told, and the
 // last commit index sent does not already cover all the entries the peer

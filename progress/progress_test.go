@@ -226,6 +226,47 @@ func TestProgressSentEntries(t *testing.T) {
 	mustPanic(t, "StateSnapshot", func() { pr(StateSnapshot, 0, 11).SentEntries(1, 1) })
 }
 
+// TestProgressSentMoreEntries checks that entries joining a queued append
+// move Next and grow that append's inflight record instead of adding one,
+// and that anything but the newest append of StateReplicate is refused.
+func TestProgressSentMoreEntries(t *testing.T) {
+	p := pr(StateReplicate, 5, 6)
+	if p.SentMoreEntries(2, 200) {
+		t.Fatalf("joined with nothing in flight: %s", p)
+	}
+	p.SentEntries(3, 300) // entries 6..8
+	if !p.SentMoreEntries(2, 200) {
+		t.Fatalf("could not join the append ending at 8: %s", p)
+	}
+	if p.Next != 11 || p.Inflights.Count() != 1 || p.Inflights.Bytes() != 500 {
+		t.Fatalf("after 3+2 joined entries: %s with %d bytes, want next=11 and 1 message of 500 bytes", p, p.Inflights.Bytes())
+	}
+	// The joined message is acknowledged as a whole, by its new last index.
+	p.Inflights.FreeLE(8)
+	if p.Inflights.Count() != 1 {
+		t.Fatalf("acking 8 freed the message that now ends at 10: %s", p)
+	}
+	p.Inflights.FreeLE(10)
+	if p.Inflights.Count() != 0 || p.Inflights.Bytes() != 0 {
+		t.Fatalf("acking 10 left %s with %d bytes", p, p.Inflights.Bytes())
+	}
+	// Next moved back below the newest append (a rejection): no joining.
+	p.SentEntries(2, 200) // 11..12
+	p.Next = 12
+	if p.SentMoreEntries(1, 100) || p.Next != 12 || p.Inflights.Bytes() != 200 {
+		t.Fatalf("joined an append not ending at Next-1: %s with %d bytes", p, p.Inflights.Bytes())
+	}
+	if pr(StateProbe, 5, 6).SentMoreEntries(1, 100) {
+		t.Error("joined in StateProbe")
+	}
+	p = pr(StateReplicate, 5, 6)
+	p.SentEntries(1, 100)
+	if p.SentMoreEntries(0, 0) || p.Next != 7 {
+		t.Errorf("joined zero entries: %s", p)
+	}
+	checkInvariants(t, p)
+}
+
 func TestProgressCommitTracking(t *testing.T) {
 	p := pr(StateReplicate, 5, 6)
 	p.SentEntries(4, 40) // peer may hold up to 9
