@@ -47,6 +47,7 @@ import (
 //	report-unreachable <from> <to>
 //	send-snapshot <from> <to>
 //	report-snapshot <from> <to> status=finish|failure
+//	inject-msg from=<id> to=<id> type=<type> [term=N] [index=N] ...
 //
 // Looking:
 //
@@ -98,6 +99,8 @@ func (env *InteractionEnv) Handle(t *testing.T, d datadriven.TestData) string {
 		err = env.handleSendSnapshot(t, d)
 	case "report-snapshot":
 		err = env.handleReportSnapshot(t, d)
+	case "inject-msg":
+		err = env.handleInjectMsg(t, d)
 	case "status":
 		err = env.handleStatus(t, d)
 	case "raft-log":
