@@ -46,7 +46,7 @@ mkdir -p "$OUT"
 # leftover of one run cannot answer for the other.
 ETCD_CLIENT_PORTS=(41379 42379 43379)
 ETCD_PEER_PORTS=(41380 42380 43380)
-RAFTEXAMPLE_ENDPOINTS=${RAFTEXAMPLE_ENDPOINTS:-http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379}
+RAFTEXAMPLE_ENDPOINTS=${RAFTEXAMPLE_ENDPOINTS:-http://127.0.0.1:12381,http://127.0.0.1:12382,http://127.0.0.1:12383}
 
 # pids holds the servers this script started; cleanup stops exactly those.
 pids=()

@@ -42,7 +42,7 @@ import (
 
 // defaultEndpoints are the client URLs of the three-node cluster that
 // `go run ./raftexample` starts with no flags.
-const defaultEndpoints = "http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379"
+const defaultEndpoints = "http://127.0.0.1:12381,http://127.0.0.1:12382,http://127.0.0.1:12383"
 
 // config is one run's settings, filled from the flags.
 type config struct {
