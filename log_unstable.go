@@ -130,7 +130,7 @@ func (u *unstable) stableTo(i, t uint64) {
 			zap.Uint64("offset", u.offset), zap.Int("entries", len(u.entries)))
 		return
 	}
-	if gt != t {
+	if gt != t && !mutStableIgnoresTerm() {
 		u.logger.Info("ignoring stable entry overwritten by a newer term",
 			zap.Uint64("index", i), zap.Uint64("term", t),
 			zap.Uint64("current-term", gt))

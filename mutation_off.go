@@ -10,3 +10,7 @@ package raft
 func mutVoteIgnoresLog() bool { return false }
 
 func mutCommitCountsOldTerm() bool { return false }
+
+func mutIgnoreEpoch() bool { return false }
+
+func mutStableIgnoresTerm() bool { return false }

@@ -145,7 +145,7 @@ func stepCandidate(r *raft, m *raftpb.Message) error {
 }
 
 func (r *raft) handleVoteResponse(m *raftpb.Message) {
-	if pr := r.trk.Progress[m.From]; pr == nil || pr.Epoch != m.Epoch {
+	if pr := r.trk.Progress[m.From]; pr == nil || (pr.Epoch != m.Epoch && !mutIgnoreEpoch()) {
 		// From a node not in the configuration, or from an earlier
 		// incarnation of a node removed and re-added since we asked.
 		r.logger.Info("ignored vote response from unknown or stale peer",

@@ -36,7 +36,7 @@ func stepLeader(r *raft, m *raftpb.Message) error {
 	}
 	switch m.Type {
 	case raftpb.MsgAppResp, raftpb.MsgHeartbeatResp:
-		if m.Epoch != pr.Epoch {
+		if m.Epoch != pr.Epoch && !mutIgnoreEpoch() {
 			// Sent by an earlier incarnation of this node, before it was
 			// removed and re-added: it says nothing about the new one.
 			r.logger.Info("ignored response from a previous incarnation of peer",

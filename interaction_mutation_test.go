@@ -1,0 +1,90 @@
+//go:build raftmutation
+
+package raft_test
+
+import (
+	"flag"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/seed901663da/raft"
+	"github.com/seed901663da/raft/rafttest"
+)
+
+// This test only builds with the raftmutation tag:
+//
+//	go test -tags raftmutation -run TestInteractionCatchesMutations .
+//
+// It proves that some interaction scripts are checkers and not just
+// demonstrations: with the defence they exercise switched off by a
+// mutation of mutation_on.go, the script's expected output no longer
+// matches.
+func TestInteractionCatchesMutations(t *testing.T) {
+	if f := flag.Lookup("rewrite"); f != nil && f.Value.String() == "true" {
+		t.Skip("would rewrite the scripts with the mutated output")
+	}
+	for _, tc := range []struct {
+		script string
+		mutate *bool
+	}{
+		{"testdata/rejoin_stale_responses.txt", &raft.Mutations.IgnoreEpoch},
+		{"testdata/rejoin_stale_vote.txt", &raft.Mutations.IgnoreEpoch},
+		{"testdata/async_overwrite_pending_append.txt", &raft.Mutations.StableIgnoresTerm},
+	} {
+		t.Run(tc.script, func(t *testing.T) {
+			if failure := runScriptForFailure(t, tc.script); failure != "" {
+				t.Fatalf("script fails without the mutation: %s", failure)
+			}
+			*tc.mutate = true
+			defer func() { *tc.mutate = false }()
+			if runScriptForFailure(t, tc.script) == "" {
+				t.Fatal("script still passes with the mutation: it does not check what it shows")
+			}
+		})
+	}
+}
+
+// mismatchTB records the first failure of a script instead of failing the
+// test; Fatal ends the script's goroutine, as testing.T does.
+type mismatchTB struct {
+	testing.TB
+	failure string
+}
+
+func (m *mismatchTB) Helper() {}
+func (m *mismatchTB) Fatal(args ...any) {
+	m.failure = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (m *mismatchTB) Fatalf(format string, args ...any) {
+	m.failure = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (m *mismatchTB) Error(args ...any) { m.Fatal(args...) }
+func (m *mismatchTB) Errorf(format string, args ...any) {
+	m.Fatalf(format, args...)
+}
+
+// runScriptForFailure runs a script as TestInteraction does and returns
+// its first mismatch (or panic), or "" if it passes.
+func runScriptForFailure(t *testing.T, path string) string {
+	tb := &mismatchTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				tb.failure = fmt.Sprintf("panic: %v", r)
+			}
+		}()
+		env := rafttest.NewInteractionEnv(nil)
+		datadriven.RunTestAny(tb, path, func(_ testing.TB, d *datadriven.TestData) string {
+			return env.Handle(t, *d)
+		})
+	}()
+	<-done
+	return tb.failure
+}
