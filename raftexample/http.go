@@ -334,6 +334,10 @@ func (s *server) handleMembers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"peerURL": %v`, err))
 		return
 	}
+	if s.members.isRemoved(req.ID) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("node ID %d belonged to a removed member; IDs are not reused", req.ID))
+		return
+	}
 	if s.members.has(req.ID) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("node %d is already a member", req.ID))
 		return

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -120,9 +121,11 @@ func (s *kvStore) keys(prefix string) []string {
 //
 //	field 1 (repeated): a key-value pair, itself fields 1 key, 2 value
 //	field 2 (repeated): a member, fields 1 ID (varint), 2 peer address
+//	field 3 (repeated): the ID of a removed member (varint)
 //
 // Keys are written in sorted order so that equal states give equal bytes.
-func (s *kvStore) snapshot(members map[uint64]string) []byte {
+func (s *kvStore) snapshot(ms memberState) []byte {
+	members := ms.addrs
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	keys := make([]string, 0, len(s.data))
@@ -155,14 +158,19 @@ func (s *kvStore) snapshot(members map[uint64]string) []byte {
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, rec)
 	}
+	for _, id := range slices.Sorted(maps.Keys(ms.removed)) {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, id)
+	}
 	return b
 }
 
 // restore replaces the state by the one in snapshot data and returns the
 // members recorded with it. On error the state is unchanged.
-func (s *kvStore) restore(b []byte) (map[uint64]string, error) {
+func (s *kvStore) restore(b []byte) (memberState, error) {
 	data := make(map[string][]byte)
 	members := make(map[uint64]string)
+	removed := make(map[uint64]bool)
 	err := forEachField(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case 1:
@@ -201,16 +209,22 @@ func (s *kvStore) restore(b []byte) (map[uint64]string, error) {
 				return err
 			}
 			members[id] = addr
+		case 3:
+			id, n := protowire.ConsumeVarint(v)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			removed[id] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("decoding snapshot data: %w", err)
+		return memberState{}, fmt.Errorf("decoding snapshot data: %w", err)
 	}
 	s.mu.Lock()
 	s.data = data
 	s.mu.Unlock()
-	return members, nil
+	return memberState{addrs: members, removed: removed}, nil
 }
 
 // forEachField calls f with the number and raw value of every field of

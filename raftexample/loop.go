@@ -84,12 +84,16 @@ func (s *server) handleReady(rd *raft.Ready) error {
 // restoreSnapshot replaces the state machine by a snapshot received from
 // the leader (already persisted by saveReady).
 func (s *server) restoreSnapshot(snap *raftpb.Snapshot) error {
-	addrs, err := s.kv.restore(snap.Data)
+	ms, err := s.kv.restore(snap.Data)
 	if err != nil {
 		return fmt.Errorf("restoring snapshot at index %d: %w", snap.Metadata.Index, err)
 	}
 	old := s.members.snapshot()
-	s.members.replace(addrs)
+	s.members.replace(ms)
+	if ms.removed[s.cfg.id] {
+		s.markRemoved()
+	}
+	addrs := ms.addrs
 	for id := range old {
 		if _, ok := addrs[id]; !ok && id != s.cfg.id {
 			s.trans.removePeer(id)
@@ -163,6 +167,10 @@ func (s *server) applyConfChange(e *raftpb.Entry) error {
 		return nil
 	}
 	s.confState = cs
+	// The next snapshot must include this change: a node being added can
+	// only restore a snapshot whose configuration lists it, and raft
+	// sends it the latest one.
+	s.snapshotNow = true
 	cc := cci.AsV2()
 	for _, ch := range cc.Changes {
 		switch ch.Type {
@@ -178,8 +186,7 @@ func (s *server) applyConfChange(e *raftpb.Entry) error {
 		case raftpb.ConfChangeRemoveNode:
 			s.members.remove(ch.NodeId)
 			if ch.NodeId == s.cfg.id {
-				s.removed.Store(true)
-				s.logf("this node was removed from the cluster")
+				s.markRemoved()
 			} else {
 				s.trans.removePeer(ch.NodeId)
 			}
@@ -190,15 +197,16 @@ func (s *server) applyConfChange(e *raftpb.Entry) error {
 }
 
 // maybeSnapshot takes a snapshot once snapshotEntries entries have been
-// applied since the last one, and compacts the log behind it, keeping
+// applied since the last one (or a conf change was applied), and compacts the log behind it, keeping
 // catchUpEntries entries so that a follower slightly behind catches up
 // from the log instead of a snapshot.
 func (s *server) maybeSnapshot() {
 	applied := s.applied.get()
-	if applied-s.snapIndex < s.cfg.snapshotEntries {
+	if applied-s.snapIndex < s.cfg.snapshotEntries && !(s.snapshotNow && applied > s.snapIndex) {
 		return
 	}
-	data := s.kv.snapshot(s.members.snapshot())
+	s.snapshotNow = false
+	data := s.kv.snapshot(s.members.state())
 	if _, err := s.storage.CreateSnapshot(applied, s.confState, data); err != nil {
 		s.logf("creating snapshot at %d: %v", applied, err)
 		return
@@ -214,5 +222,15 @@ func (s *server) maybeSnapshot() {
 	}
 	if err := s.storage.Compact(compact); err != nil {
 		s.logf("compacting the log to %d: %v", compact, err)
+	}
+}
+
+// markRemoved records that this node is no longer a member: it learned so
+// from the log, a snapshot, or a peer refusing its messages. It then
+// refuses clients; its raft node keeps running harmlessly, since the
+// members refuse its messages.
+func (s *server) markRemoved() {
+	if !s.removed.Swap(true) {
+		s.logf("this node was removed from the cluster")
 	}
 }

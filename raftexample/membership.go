@@ -17,10 +17,26 @@ import (
 type members struct {
 	mu    sync.RWMutex
 	addrs map[uint64]string
+	// removed holds the IDs of removed members. They are never reused, so
+	// that a message from one is known to come from a node that was
+	// removed, and the node can be told so (see transport.checkIncoming).
+	removed map[uint64]bool
 }
 
 func newMembers(initial map[uint64]string) *members {
-	return &members{addrs: maps.Clone(initial)}
+	return &members{addrs: maps.Clone(initial), removed: map[uint64]bool{}}
+}
+
+// memberState is the membership as recorded in a snapshot.
+type memberState struct {
+	addrs   map[uint64]string
+	removed map[uint64]bool
+}
+
+func (m *members) isRemoved(id uint64) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.removed[id]
 }
 
 func (m *members) addr(id uint64) (string, bool) {
@@ -44,12 +60,14 @@ func (m *members) set(id uint64, addr string) {
 func (m *members) remove(id uint64) {
 	m.mu.Lock()
 	delete(m.addrs, id)
+	m.removed[id] = true
 	m.mu.Unlock()
 }
 
-func (m *members) replace(addrs map[uint64]string) {
+func (m *members) replace(st memberState) {
 	m.mu.Lock()
-	m.addrs = maps.Clone(addrs)
+	m.addrs = maps.Clone(st.addrs)
+	m.removed = maps.Clone(st.removed)
 	m.mu.Unlock()
 }
 
@@ -57,6 +75,12 @@ func (m *members) snapshot() map[uint64]string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return maps.Clone(m.addrs)
+}
+
+func (m *members) state() memberState {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return memberState{addrs: maps.Clone(m.addrs), removed: maps.Clone(m.removed)}
 }
 
 func (m *members) ids() []uint64 {

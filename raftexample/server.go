@@ -134,8 +134,9 @@ type server struct {
 	loopDone chan struct{}
 
 	// Owned by the node loop.
-	confState *raftpb.ConfState
-	snapIndex uint64
+	confState   *raftpb.ConfState
+	snapIndex   uint64
+	snapshotNow bool // take a snapshot after this Ready
 
 	closeOnce sync.Once
 }
@@ -179,11 +180,12 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 	s.confState = cs
 	s.snapIndex = snap.Metadata.Index
 	if snap.Metadata.Index > 0 {
-		addrs, err := s.kv.restore(snap.Data)
+		ms, err := s.kv.restore(snap.Data)
 		if err != nil {
 			return nil, fmt.Errorf("data directory %s: %w: %v", cfg.dataDir, ErrDataDirCorrupt, err)
 		}
-		s.members.replace(addrs)
+		s.members.replace(ms)
+		s.removed.Store(ms.removed[cfg.id])
 	}
 	s.applied = newAppliedIndex(snap.Metadata.Index)
 

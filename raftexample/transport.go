@@ -90,13 +90,16 @@ func newTransport(s *server, cfg serverConfig) (*transport, error) {
 }
 
 // checkIncoming refuses a message that is not for this node or comes from
-// a node that is not a member of the cluster.
+// a node that is not a member of the cluster, with a gRPC status error. A
+// removed member gets FailedPrecondition, which tells it it was removed.
 func (t *transport) checkIncoming(m *raftpb.Message) error {
 	switch {
 	case m.To != t.id:
-		return fmt.Errorf("message for node %d reached node %d", m.To, t.id)
+		return status.Errorf(codes.InvalidArgument, "message for node %d reached node %d", m.To, t.id)
+	case t.s.members.isRemoved(m.From):
+		return status.Errorf(codes.FailedPrecondition, "node %d was removed from the cluster", m.From)
 	case m.From == 0 || !t.s.members.has(m.From):
-		return fmt.Errorf("node %d is not a member of this cluster", m.From)
+		return status.Errorf(codes.PermissionDenied, "node %d is not a member of this cluster", m.From)
 	}
 	return nil
 }
@@ -114,7 +117,7 @@ func (t *transport) handleMessages(_ any, stream grpc.ServerStream) error {
 		for _, m := range b.msgs {
 			if err := t.checkIncoming(m); err != nil {
 				t.s.metrics.peerRejected.Inc()
-				return status.Error(codes.PermissionDenied, err.Error())
+				return err
 			}
 			if err := t.s.node.Step(ctx, m); err != nil {
 				if errors.Is(err, raft.ErrStopped) || ctx.Err() != nil {
@@ -138,7 +141,7 @@ func (t *transport) handleSnapshot(_ any, ctx context.Context, dec func(any) err
 	}
 	if err := t.checkIncoming(m); err != nil {
 		t.s.metrics.peerRejected.Inc()
-		return nil, status.Error(codes.PermissionDenied, err.Error())
+		return nil, err
 	}
 	if err := t.s.node.Step(ctx, m); err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
@@ -288,7 +291,11 @@ func (p *peer) run() {
 			backoff = minBackoff
 		}
 		p.t.s.node.ReportUnreachable(p.id)
-		if err != nil && status.Code(err) == codes.PermissionDenied {
+		switch status.Code(err) {
+		case codes.FailedPrecondition:
+			// Only a member that applied our removal says this.
+			p.t.s.markRemoved()
+		case codes.PermissionDenied, codes.InvalidArgument:
 			p.t.s.logf("peer %d refused our messages: %v", p.id, err)
 		}
 		// Jitter keeps a cluster's nodes from reconnecting in lockstep.
