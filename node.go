@@ -363,12 +363,7 @@ func (n *node) Campaign(ctx context.Context) error {
 }
 
 func (n *node) Propose(ctx context.Context, data []byte) error {
-	m := &raftpb.Message{
-		Type:    raftpb.MsgProp,
-		From:    n.id,
-		Entries: []*raftpb.Entry{{Data: data}},
-	}
-	return n.stepWait(ctx, n.propc, m, true)
+	return n.stepWait(ctx, n.propc, newProposal(n.id, data), true)
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {

@@ -50,6 +50,8 @@ type raft struct {
 	// again does not size all its entries again. Entries whose message is
 	// no longer in msgs are stale; the list restarts whenever msgs does.
 	queuedApps []queuedApp
+	// msgSlab holds the unused messages of newMessage's current array.
+	msgSlab []raftpb.Message
 
 	// lead is the leader of the current term, or None.
 	lead uint64
@@ -249,6 +251,26 @@ func (r *raft) send(m *raftpb.Message) {
 		}
 		r.queueMsg(m)
 	}
+}
+
+// msgSlabSize is how many messages newMessage allocates at once.
+const msgSlabSize = 8
+
+// newMessage returns a zeroed message to fill in and send. The frequent
+// messages (appends, their acknowledgements, heartbeats) are carved out of
+// arrays of msgSlabSize, one allocation for several messages. Each slot is
+// handed out once and never reused, so a message stays valid for as long
+// as the application keeps it; the price is that a message kept alive
+// keeps its whole array, and what the other messages in it refer to, alive
+// too.
+func (r *raft) newMessage(to uint64, typ raftpb.MessageType, epoch uint64) *raftpb.Message {
+	if len(r.msgSlab) == 0 {
+		r.msgSlab = make([]raftpb.Message, msgSlabSize)
+	}
+	m := &r.msgSlab[0]
+	r.msgSlab = r.msgSlab[1:]
+	m.To, m.Type, m.Epoch = to, typ, epoch
+	return m
 }
 
 // queueMsg appends to r.msgs. The slice goes to the application with each

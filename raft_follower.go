@@ -107,7 +107,9 @@ func (r *raft) handleAppendEntries(m *raftpb.Message) {
 		return
 	}
 	if lastNew, ok := r.raftLog.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries...); ok {
-		r.send(&raftpb.Message{To: m.From, Type: raftpb.MsgAppResp, Index: lastNew, Epoch: m.Epoch})
+		resp := r.newMessage(m.From, raftpb.MsgAppResp, m.Epoch)
+		resp.Index = lastNew
+		r.send(resp)
 		return
 	}
 	// Mismatch. Hint at the last index whose term is at most the leader's
@@ -138,7 +140,9 @@ func (r *raft) handleHeartbeat(m *raftpb.Message) {
 	} else {
 		r.raftLog.commitTo(m.Commit)
 	}
-	r.send(&raftpb.Message{To: m.From, Type: raftpb.MsgHeartbeatResp, Context: m.Context, Epoch: m.Epoch})
+	resp := r.newMessage(m.From, raftpb.MsgHeartbeatResp, m.Epoch)
+	resp.Context = m.Context
+	r.send(resp)
 }
 
 func (r *raft) handleSnapshot(m *raftpb.Message) {

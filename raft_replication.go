@@ -40,7 +40,9 @@ func (r *raft) appendEntry(es ...*raftpb.Entry) bool {
 			return true
 		}
 	}
-	r.send(&raftpb.Message{To: r.id, Type: raftpb.MsgAppResp, Index: li, Epoch: epoch})
+	ack := r.newMessage(r.id, raftpb.MsgAppResp, epoch)
+	ack.Index = li
+	r.send(ack)
 	return true
 }
 
@@ -110,15 +112,9 @@ func (r *raft) maybeSendAppend(to uint64, sendIfEmpty bool) bool {
 		return true
 	}
 	commit := r.raftLog.committed
-	r.send(&raftpb.Message{
-		To:      to,
-		Type:    raftpb.MsgApp,
-		Index:   prevIndex,
-		LogTerm: prevTerm,
-		Entries: ents,
-		Commit:  commit,
-		Epoch:   pr.Epoch,
-	})
+	m := r.newMessage(to, raftpb.MsgApp, pr.Epoch)
+	m.Index, m.LogTerm, m.Entries, m.Commit = prevIndex, prevTerm, ents, commit
+	r.send(m)
 	pr.SentEntries(len(ents), uint64(payloadsSize(ents)))
 	pr.SentCommit(commit)
 	return true
@@ -278,12 +274,8 @@ func (r *raft) bcastHeartbeatWithCtx(ctx []byte) {
 func (r *raft) sendHeartbeat(to uint64, ctx []byte) {
 	pr := r.trk.Progress[to]
 	commit := min(pr.Match, r.raftLog.committed)
-	r.send(&raftpb.Message{
-		To:      to,
-		Type:    raftpb.MsgHeartbeat,
-		Commit:  commit,
-		Context: ctx,
-		Epoch:   pr.Epoch,
-	})
+	m := r.newMessage(to, raftpb.MsgHeartbeat, pr.Epoch)
+	m.Commit, m.Context = commit, ctx
+	r.send(m)
 	pr.SentCommit(commit)
 }

@@ -107,8 +107,9 @@ type MemoryStorage struct {
 	// application writes, possibly from different goroutines.
 	mu sync.Mutex
 
-	// hardState is never modified in place: SetHardState installs a copy.
-	hardState *raftpb.HardState
+	// hardState is kept by value: SetHardState copies into it without
+	// allocating, and InitialState hands out a fresh copy.
+	hardState hardStateValue
 	// snapshot is the latest snapshot; never nil, never modified in place.
 	snapshot *raftpb.Snapshot
 	// ents[0] is a dummy entry carrying the index and term of the compaction
@@ -125,7 +126,6 @@ type MemoryStorage struct {
 // point 0 with term 0, empty hard state and configuration.
 func NewMemoryStorage() *MemoryStorage {
 	return &MemoryStorage{
-		hardState: &raftpb.HardState{},
 		snapshot: &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
 			ConfState: &raftpb.ConfState{},
 		}},
@@ -141,7 +141,8 @@ func (ms *MemoryStorage) InitialState() (*raftpb.HardState, *raftpb.ConfState, e
 	if cs == nil {
 		cs = &raftpb.ConfState{}
 	}
-	return ms.hardState, cs, nil
+	hs := ms.hardState
+	return &raftpb.HardState{Term: hs.term, Vote: hs.vote, Commit: hs.commit}, cs, nil
 }
 
 // SetHardState saves a copy of st.
@@ -149,7 +150,7 @@ func (ms *MemoryStorage) SetHardState(st *raftpb.HardState) error {
 	if st == nil {
 		return errors.New("raft: SetHardState with nil hard state")
 	}
-	hs := &raftpb.HardState{Term: st.Term, Vote: st.Vote, Commit: st.Commit}
+	hs := hardStateValueOf(st)
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	ms.hardState = hs
