@@ -50,6 +50,13 @@ func (r *raft) restore(s *raftpb.Snapshot) bool {
 		LastIndex: meta.Index,
 	}
 	cfg, trk, err := confchange.Restore(chg, cs)
+	if err == nil {
+		// A ConfState that Restore accepts may still not describe what
+		// it built (an ID listed twice, say); switchToConfig would then
+		// find the two differ after the log is gone.
+		built := progress.Tracker{Config: cfg, Progress: trk}
+		err = cs.Equivalent(built.ConfState())
+	}
 	if err != nil {
 		r.logger.Warn("ignored snapshot with invalid ConfState", zap.Error(err))
 		return false

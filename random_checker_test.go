@@ -18,12 +18,12 @@ func viewOf(id uint64, term uint64, state StateType, commit uint64, terms ...uin
 	v := nodeView{id: id, term: term, state: state, commit: commit, firstIndex: 1}
 	for i, lt := range terms {
 		idx := uint64(i + 1)
-		v.log = append(v.log, &raftpb.Entry{Index: idx, Term: lt, Data: []byte(entryData(idx, lt))})
+		v.log = append(v.log, &raftpb.Entry{Index: idx, Term: lt, Data: []byte(checkerEntryData(idx, lt))})
 	}
 	return v
 }
 
-func entryData(idx, term uint64) string { return fmt.Sprintf("i%dt%d", idx, term) }
+func checkerEntryData(idx, term uint64) string { return fmt.Sprintf("i%dt%d", idx, term) }
 
 // withApplied marks the first n entries of v's log applied.
 func withApplied(v nodeView, n int) nodeView {

@@ -191,10 +191,11 @@ func (rn *RawNode) ApplyConfChange(cc raftpb.ConfChangeI) (*raftpb.ConfState, er
 // a response from a local storage thread). It returns ErrStepLocalMsg for
 // message types only the node itself may create, ErrStepPeerNotFound for a
 // response from a node not in the configuration, ErrUnknownMessageType and
-// ErrMalformedMessage for messages it cannot interpret or that are
-// addressed to another node. Inconsistent
-// messages (a bad index, a commit index beyond what the sender could know)
-// are ignored and logged, never applied.
+// ErrMalformedMessage for messages it cannot interpret, that are addressed
+// to another node, or whose sender or term is missing or whose sender
+// claims to be this node. Inconsistent messages (a bad index, a commit
+// index beyond what the sender could know) are ignored and logged, never
+// applied.
 func (rn *RawNode) Step(m *raftpb.Message) error {
 	if m == nil {
 		return ErrMalformedMessage
@@ -212,10 +213,40 @@ func (rn *RawNode) Step(m *raftpb.Message) error {
 	if m.Type.IsLocalStorage() && !rn.asyncStorageWrites {
 		return ErrStepLocalMsg
 	}
+	if !m.Type.IsLocalStorage() {
+		// Answers go to From: a peer message must name a sender, and
+		// not this node, or the answer would be misrouted (or addressed
+		// to ourselves, which send refuses). It must carry a term too:
+		// the state machine takes term 0 for a local message, which
+		// skips the term check (paper §5.1). Proposals and reads may be
+		// local requests, and travel without a term when forwarded;
+		// acks of our own writes come from us in AsyncStorageWrites
+		// mode.
+		localRequest := m.Type == raftpb.MsgProp || m.Type == raftpb.MsgReadIndex
+		switch {
+		case m.From == None && !localRequest:
+			return fmt.Errorf("%w: %s without a sender", ErrMalformedMessage, m.Type)
+		case m.Term == 0 && !localRequest:
+			return fmt.Errorf("%w: %s without a term", ErrMalformedMessage, m.Type)
+		case m.From == rn.raft.id && !stepFromSelfOK(m.Type):
+			return fmt.Errorf("%w: %s claims to come from this node", ErrMalformedMessage, m.Type)
+		}
+	}
 	if m.Type.IsResponse() && !m.Type.IsLocalStorage() && rn.raft.trk.Progress[m.From] == nil {
 		return ErrStepPeerNotFound
 	}
 	return rn.raft.Step(m)
+}
+
+// stepFromSelfOK reports whether a message of type t may be stepped with
+// this node as its sender: local requests, and the acknowledgements of
+// its own durable writes that AsyncStorageWrites hands back.
+func stepFromSelfOK(t raftpb.MessageType) bool {
+	switch t {
+	case raftpb.MsgProp, raftpb.MsgReadIndex, raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+		return true
+	}
+	return false
 }
 
 // Ready returns the outstanding work for the application: what to persist,
