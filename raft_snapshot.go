@@ -31,8 +31,10 @@ func (r *raft) restore(s *raftpb.Snapshot) bool {
 	if !confStateContains(cs, r.id) {
 		// Either a bug, or a snapshot for a configuration that removed
 		// us; adopting it would strand this node.
+		// DescribeConfState, not cs.String(): protobuf's text format
+		// varies between runs on purpose, and log lines should not.
 		r.logger.Warn("attempted to restore snapshot but it is not in the ConfState",
-			zap.Stringer("conf_state", cs))
+			zap.String("conf_state", raftpb.DescribeConfState(cs)))
 		return false
 	}
 	if r.raftLog.matchTerm(meta.Index, meta.Term) {

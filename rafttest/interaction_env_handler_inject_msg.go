@@ -15,6 +15,7 @@ import (
 //	inject-msg from=<id> to=<id> type=<MsgApp|number> [term=N] [log-term=N]
 //	    [index=N] [commit=N] [reject=true] [reject-hint=N] [epoch=N]
 //	    [entries=(terms)] [context=word] [snapshot=<index>/<term>]
+//	    [snapshot-voters=(ids)]
 //
 // It steps a message built from the arguments straight into node to, as
 // if it had just arrived from from, printing it and any error Step
@@ -25,7 +26,7 @@ import (
 // number, for a type this build does not know. entries=(2,2) gives empty
 // entries of those terms at the indexes after index. snapshot gives a
 // snapshot of that index and term whose configuration is the one the
-// receiver has applied.
+// receiver has applied, or has the voters snapshot-voters.
 // Messages the node sends in response go out with its next Ready.
 func (env *InteractionEnv) handleInjectMsg(t *testing.T, d datadriven.TestData) error {
 	m := &raftpb.Message{}
@@ -66,6 +67,9 @@ func (env *InteractionEnv) handleInjectMsg(t *testing.T, d datadriven.TestData) 
 		var cs *raftpb.ConfState
 		if last := n.lastState(); last != nil {
 			cs = last.Metadata.ConfState
+		}
+		if voters := idsArg(t, d, "snapshot-voters"); voters != nil {
+			cs = &raftpb.ConfState{Voters: voters}
 		}
 		m.Snapshot = &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: index, Term: term, ConfState: cs}}
 	}
