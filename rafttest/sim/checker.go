@@ -43,7 +43,11 @@ func (v *Violation) String() string {
 // it. Two logs with equal hashes at an index hold the same entries up to
 // that index, with overwhelming probability; comparing hashes checks the
 // Log Matching property (paper §5.3) in O(1) per entry.
-type entryID struct{ term, hash uint64 }
+//
+// content hashes the entry alone, so that an applied entry can be checked
+// against the committed one even when the checker no longer knows the
+// node's log around it (a snapshot replaced it meanwhile).
+type entryID struct{ term, hash, content uint64 }
 
 // logView is what the checker knows of one node's log: the entry IDs of
 // indexes base..base+len(ids)-1. ids[0] is the compaction point (a
@@ -71,7 +75,17 @@ func (l *logView) reset(base uint64, id entryID) {
 }
 
 func entryHash(prev uint64, e *raftpb.Entry) uint64 {
-	h := prev ^ 0x9e3779b97f4a7c15
+	return mixHash(prev, contentHash(e))
+}
+
+func mixHash(prev, content uint64) uint64 {
+	h := (prev ^ 0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+	h = (h ^ content) * 0x94d049bb133111eb
+	return h ^ h>>29
+}
+
+func contentHash(e *raftpb.Entry) uint64 {
+	h := uint64(0x2545f4914f6cdd1d)
 	h = (h ^ e.Term) * 0xbf58476d1ce4e5b9
 	h = (h ^ e.Index) * 0x94d049bb133111eb
 	h = (h ^ uint64(e.Type)) * 0xbf58476d1ce4e5b9
@@ -134,18 +148,18 @@ func newChecker(nodes int, fail func(kind, format string, args ...any)) *checker
 
 // lookup returns the hash of the entry written with (index, term), if
 // any node wrote one.
-func (c *checker) lookup(index, term uint64) (uint64, bool) {
+func (c *checker) lookup(index, term uint64) (entryID, bool) {
 	if index == 0 {
-		return 0, true
+		return entryID{}, true
 	}
 	if index < uint64(len(c.seen)) {
 		for _, id := range c.seen[index] {
 			if id.term == term {
-				return id.hash, true
+				return id, true
 			}
 		}
 	}
-	return 0, false
+	return entryID{}, false
 }
 
 func (c *checker) note(index uint64, id entryID) bool {
@@ -154,7 +168,7 @@ func (c *checker) note(index uint64, id entryID) bool {
 	}
 	for _, s := range c.seen[index] {
 		if s.term == id.term {
-			return s.hash == id.hash
+			return s.hash == id.hash && s.content == id.content
 		}
 	}
 	c.seen[index] = append(c.seen[index], id)
@@ -176,7 +190,8 @@ func (c *checker) onEntries(n int, ents []*raftpb.Entry, commit, applied, leader
 			return
 		}
 		prev := l.ids[i-1-l.base]
-		id := entryID{e.Term, entryHash(prev.hash, e)}
+		ch := contentHash(e)
+		id := entryID{e.Term, mixHash(prev.hash, ch), ch}
 		if i <= l.last() && i <= commit && l.ids[i-l.base] != id {
 			c.fail(KindCommittedLost, "node %d overwrote its committed entry %d (term %d) with term %d; commit=%d",
 				n+1, i, l.ids[i-l.base].term, e.Term, commit)
@@ -212,12 +227,11 @@ func (c *checker) onEntries(n int, ents []*raftpb.Entry, commit, applied, leader
 // starts after the snapshot's index.
 func (c *checker) onSnapshot(n int, meta *raftpb.SnapshotMetadata) {
 	idx, term := meta.GetIndex(), meta.GetTerm()
-	hash, ok := c.lookup(idx, term)
+	id, ok := c.lookup(idx, term)
 	if !ok {
 		c.fail(KindStateMachineSafety, "node %d installed a snapshot at %d term %d that no node ever had in its log", n+1, idx, term)
 		return
 	}
-	id := entryID{term, hash}
 	if idx < uint64(len(c.committed)) && c.committed[idx] != id {
 		c.fail(KindStateMachineSafety, "node %d installed a snapshot at %d term %d, but the committed entry there has term %d",
 			n+1, idx, term, c.committed[idx].term)
@@ -307,9 +321,10 @@ func (c *checker) onLeader(n int, term uint64) {
 	}
 }
 
-// onApply checks that node n applies entry index next, committed, and
-// the entry that was committed there.
-func (c *checker) onApply(n int, index, applied, commit uint64) {
+// onApply checks that node n applies entry e next, committed, and the
+// entry that was committed there.
+func (c *checker) onApply(n int, e *raftpb.Entry, applied, commit uint64) {
+	index := e.Index
 	if index != applied+1 {
 		c.fail(KindStateMachineSafety, "node %d applied entry %d after %d", n+1, index, applied)
 		return
@@ -318,9 +333,21 @@ func (c *checker) onApply(n int, index, applied, commit uint64) {
 		c.fail(KindAppliedBeyond, "node %d applied entry %d beyond its commit index %d", n+1, index, commit)
 		return
 	}
-	id, ok := c.logs[n].at(index)
-	if !ok || index >= uint64(len(c.committed)) || c.committed[index] != id {
-		c.fail(KindStateMachineSafety, "node %d applied entry %d (term %d) that is not the committed one", n+1, index, id.term)
+	if index >= uint64(len(c.committed)) || c.committed[index] == (entryID{}) {
+		c.fail(KindStateMachineSafety, "node %d applied entry %d (term %d) that no node reported committed", n+1, index, e.Term)
+		return
+	}
+	want := c.committed[index]
+	if contentHash(e) != want.content {
+		c.fail(KindStateMachineSafety, "node %d applied entry %d (term %d), but the committed entry there has term %d",
+			n+1, index, e.Term, want.term)
+		return
+	}
+	// Where the checker still knows the node's log, the whole prefix must
+	// match as well. (With async storage writes, a snapshot may have
+	// replaced the log while older committed entries wait to be applied.)
+	if id, ok := c.logs[n].at(index); ok && id != want {
+		c.fail(KindStateMachineSafety, "node %d applied entry %d whose log prefix differs from the committed one", n+1, index)
 	}
 }
 
@@ -334,9 +361,9 @@ func (c *checker) onRestart(n int, hs hardState, snap *raftpb.SnapshotMetadata, 
 		return
 	}
 	idx, term := snap.GetIndex(), snap.GetTerm()
-	hash, _ := c.lookup(idx, term)
+	id, _ := c.lookup(idx, term)
 	l := &c.logs[n]
-	l.reset(idx, entryID{term, hash})
+	l.reset(idx, id)
 	c.written[n] = hs
 	c.commit[n] = hs.commit
 	c.onEntries(n, ents, 0, 0, 0)

@@ -23,6 +23,9 @@ type op struct {
 	value  uint64 // written, or read
 	call   int64
 	ret    int64 // math.MaxInt64: no answer, it may or may not have happened
+	// node served the operation; index is a read's read index.
+	node  uint64
+	index uint64
 }
 
 type history struct{ ops []op }
@@ -120,8 +123,10 @@ func (s *Sim) startOp(c *client) {
 func (s *Sim) finish(c *client, value uint64) {
 	o := &s.hist.ops[c.hist]
 	o.ret = s.now
+	o.node = uint64(c.node + 1)
 	if !c.write {
 		o.value = value
+		o.index = c.readIndex
 	}
 	c.busy = false
 	c.opSeq++

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -81,9 +83,70 @@ func (s *Sim) checkLinearizable() int {
 	}
 	switch porcupine.CheckOperationsTimeout(kvModel, ops, linearizabilityTimeout) {
 	case porcupine.Illegal:
-		s.fail(KindLinearizability, "the client history of %d operations is not linearizable", len(ops))
+		s.fail(KindLinearizability, "the client history of %d operations is not linearizable: %s", len(ops), s.explainIllegal(ops))
 	case porcupine.Unknown:
 		s.fail(KindHarness, "porcupine timed out on %d operations", len(ops))
 	}
 	return len(ops)
+}
+
+// explainIllegal finds, for the first key whose history is not
+// linearizable, the shortest prefix of its operations (in call order)
+// that is not, and describes the operation that ends it together with
+// the writes it could have seen.
+func (s *Sim) explainIllegal(ops []porcupine.Operation) string {
+	for _, part := range kvModel.Partition(ops) {
+		if porcupine.CheckOperations(kvModel, part) {
+			continue
+		}
+		sort.SliceStable(part, func(i, j int) bool { return part[i].Call < part[j].Call })
+		lo, hi := 1, len(part) // part[:hi] is illegal
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if porcupine.CheckOperations(kvModel, part[:mid]) {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		bad := part[hi-1]
+		var b strings.Builder
+		fmt.Fprintf(&b, "first bad operation %s", s.describeOp(bad))
+		// The writes completed before it, and those concurrent with it.
+		var prior []string
+		for _, o := range part[:hi-1] {
+			if o.Input.(kvInput).write && (o.Return > bad.Call || len(prior) < 3 || o.Return >= bad.Call-2*2000) {
+				prior = append(prior, s.describeOp(o))
+			}
+		}
+		if len(prior) > 8 {
+			prior = prior[len(prior)-8:]
+		}
+		fmt.Fprintf(&b, "; latest writes before it: %s", strings.Join(prior, ", "))
+		return b.String()
+	}
+	return "no single key fails on its own"
+}
+
+func (s *Sim) describeOp(o porcupine.Operation) string {
+	in := o.Input.(kvInput)
+	h := s.findOp(o)
+	ret := "?"
+	if o.Return != math.MaxInt64 {
+		ret = fmt.Sprint(o.Return / 2)
+	}
+	if in.write {
+		return fmt.Sprintf("put(k%d,%#x)@n%d[%d..%s]", in.key, in.value, h.node, o.Call/2, ret)
+	}
+	return fmt.Sprintf("get(k%d)=%#x@n%d index=%d [%d..%s]", in.key, o.Output, h.node, h.index, o.Call/2, ret)
+}
+
+func (s *Sim) findOp(o porcupine.Operation) op {
+	in := o.Input.(kvInput)
+	for _, h := range s.hist.ops {
+		if h.call*2 == o.Call && h.client == o.ClientId && h.key == in.key && h.write == in.write {
+			return h
+		}
+	}
+	return op{}
 }

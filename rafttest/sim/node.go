@@ -302,7 +302,7 @@ func (s *Sim) restoreSnapshot(n *node, snap *raftpb.Snapshot) {
 
 // apply applies one committed entry to n's state machine.
 func (s *Sim) apply(n *node, e *raftpb.Entry) {
-	s.chk.onApply(n.idx, e.Index, n.applied, n.rn.BasicStatus().Commit)
+	s.chk.onApply(n.idx, e, n.applied, n.rn.BasicStatus().Commit)
 	if s.viol != nil {
 		return
 	}
