@@ -512,12 +512,9 @@ func (r *raft) appliedTo(index uint64, size entryEncodingSize) {
 	newApplied := max(index, oldApplied)
 	r.raftLog.appliedTo(newApplied, size)
 
-	if r.trk.Config.AutoLeave && newApplied >= r.pendingConfIndex && r.state == StateLeader {
-		// The joint configuration is in force and asked to be left by
-		// itself: propose the empty ConfChangeV2 that leaves it. A failure
-		// (say, a transfer in progress) is retried on the next apply.
-		r.maybeAutoLeave()
-	}
+	// A joint configuration in force that asked to be left by itself:
+	// propose the empty ConfChangeV2 that leaves it.
+	r.maybeAutoLeave()
 }
 
 func (r *raft) appliedSnap(snap *raftpb.Snapshot) {
@@ -553,6 +550,9 @@ func (r *raft) tickHeartbeat() {
 		// has failed; accept proposals again.
 		if r.state == StateLeader && r.leadTransferee != None {
 			r.abortLeaderTransfer()
+			// Proposals were refused during the transfer, an automatic
+			// leave of a joint configuration included.
+			r.maybeAutoLeave()
 		}
 	}
 	if r.state != StateLeader {

@@ -83,8 +83,17 @@ func (r *raft) assignEpochs() {
 	})
 }
 
-// maybeAutoLeave proposes leaving an auto-leave joint configuration.
+// maybeAutoLeave proposes leaving the configuration, if this node leads,
+// the configuration is joint with auto-leave, and the change that entered
+// it is applied (pendingConfIndex is then at most applied; once the leave
+// entry is appended it points past applied, so the leave is proposed only
+// once). It is called after every apply, and when a leadership transfer
+// is abandoned: the proposal is refused during a transfer, and an idle
+// cluster might apply nothing more that would retry it.
 func (r *raft) maybeAutoLeave() {
+	if r.state != StateLeader || !r.trk.Config.AutoLeave || r.raftLog.applied < r.pendingConfIndex {
+		return
+	}
 	data, err := proto.Marshal(&raftpb.ConfChangeV2{})
 	if err != nil {
 		r.panicf("marshalling an empty ConfChangeV2: %v", err)
