@@ -74,6 +74,10 @@ const (
 // ID order, without copying the map. The Progress must not be retained or
 // modified. It does nothing on other nodes.
 func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr progress.Progress)) {
+	if rn.raft.state != StateLeader {
+		// Other roles keep progress records too, but nothing fills them.
+		return
+	}
 	rn.raft.trk.Visit(func(id uint64, pr *progress.Progress) {
 		typ := ProgressTypePeer
 		if pr.IsLearner {
