@@ -1,8 +1,7 @@
 package etcd36
 
 import (
-	"io"
-	"log"
+	"fmt"
 	"testing"
 
 	raft "go.etcd.io/raft/v3"
@@ -35,9 +34,27 @@ func newConfig(id uint64, st raft.Storage) *raft.Config {
 	}
 }
 
-// quiet keeps etcd's default logger (stderr) out of the measurements; the
-// library under test logs nothing unless given a logger.
-var quiet = &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)}
+// quiet keeps logging out of the measurements. This library is measured
+// with its default, a no-op zap logger that formats nothing; etcd's
+// default logger writes to stderr, and even pointed at io.Discard it would
+// still format every line, so etcd gets a logger that does nothing either
+// (Fatal and Panic keep their meaning).
+var quiet raft.Logger = nopLogger{}
+
+type nopLogger struct{}
+
+func (nopLogger) Debug(...any)                   {}
+func (nopLogger) Debugf(string, ...any)          {}
+func (nopLogger) Info(...any)                    {}
+func (nopLogger) Infof(string, ...any)           {}
+func (nopLogger) Warning(...any)                 {}
+func (nopLogger) Warningf(string, ...any)        {}
+func (nopLogger) Error(...any)                   {}
+func (nopLogger) Errorf(string, ...any)          {}
+func (nopLogger) Fatal(v ...any)                 { panic(fmt.Sprint(v...)) }
+func (nopLogger) Fatalf(format string, v ...any) { panic(fmt.Sprintf(format, v...)) }
+func (nopLogger) Panic(v ...any)                 { panic(fmt.Sprint(v...)) }
+func (nopLogger) Panicf(format string, v ...any) { panic(fmt.Sprintf(format, v...)) }
 
 func peers(n int) []raft.Peer {
 	ps := make([]raft.Peer, n)
