@@ -15,8 +15,9 @@ import (
 // Node id's machine is replaced by a new one with an empty disk: a fresh
 // node with the same ID and configuration options but an empty storage,
 // no state machine and no queued storage work, as an operator does before
-// adding a node back to a cluster it was removed from. Messages the old
-// node sent that are still in flight stay in flight.
+// adding a node back to a cluster it was removed from. Messages in flight
+// stay in flight: those the old node sent still arrive (scripts use them as
+// answers from an earlier incarnation), and those to it reach the new one.
 func (env *InteractionEnv) handleReplaceNode(t *testing.T, d datadriven.TestData) error {
 	return env.ReplaceNode(positionalIDs(t, d, 1)[0])
 }
