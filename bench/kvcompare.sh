@@ -21,6 +21,9 @@
 #   OUT=dir         where binaries, data, logs and JSON results go
 #                   (default: a new temp dir, kept for inspection)
 #
+# kvbench also reports the CPU time the servers used per request (from
+# /proc), which shows the cost of each system even on a busy machine.
+#
 # Both clusters run with fsync on (their defaults), on loopback, with their
 # data in $OUT. Each gets two runs on the same cluster: writes only, then
 # the mixed run, whose reads find the keys the first run wrote. raftexample
@@ -106,8 +109,13 @@ machine() {
 # round $round.
 bench() {
 	local name=$1 target=$2 endpoints=$3
+	# -cpu-pids: the servers' CPU time per request, the figure least
+	# disturbed by whatever else the machine is running.
 	local common=(-target "$target" -endpoints "$endpoints" -clients "$CLIENTS" -value-size "$VALUE_SIZE"
-		-keys "$KEYS" -duration "$DURATION" -warmup "$WARMUP")
+		-keys "$KEYS" -duration "$DURATION" -warmup "$WARMUP" -cpu-pids "$(
+			IFS=,
+			echo "${pids[*]}"
+		)")
 	log "round $round, $name: writes only"
 	"$OUT/kvbench" "${common[@]}" -read-ratio 0 -label "$name" -out "$OUT/$name-write-$round.json"
 	log "round $round, $name: mixed, GET ratio $READ_RATIO"

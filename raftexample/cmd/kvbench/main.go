@@ -14,7 +14,9 @@
 // uniformly from -keys keys, with a fresh random value of -value-size bytes
 // for every PUT. Requests sent during -warmup are not measured. Only the
 // standard library is used, so the same binary loads both systems the same
-// way.
+// way. With -cpu-pids (Linux), the CPU time the server processes used in
+// the measured time is reported too, per request: a figure that other load
+// on the machine disturbs much less than throughput.
 //
 // With -out, the final figures are also written as JSON; the compare
 // subcommand prints several such files side by side, with the ratio of the
@@ -58,6 +60,7 @@ type config struct {
 	serializable bool          // reads from the contacted node alone
 	seed         uint64        // seeds the clients' key, kind and value choices
 	out          string        // JSON summary path; "" for none
+	cpuPids      []int         // server processes whose CPU time to report
 	label        string        // name of the run in the summary
 }
 
@@ -143,6 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed for keys, request kinds and values")
 	fs.StringVar(&c.out, "out", "", "also write the final figures as JSON to this file")
 	fs.StringVar(&c.label, "label", "", "name of the run in the JSON summary (default: the target)")
+	cpuPids := fs.String("cpu-pids", "", "comma-separated server process IDs whose CPU time (from Linux /proc) to report per request")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -154,6 +158,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, err
 	}
 	c.endpoints = eps
+	if c.cpuPids, err = parsePids(*cpuPids); err != nil {
+		return config{}, err
+	}
+	if _, err := procCPU(c.cpuPids); err != nil {
+		return config{}, fmt.Errorf("-cpu-pids: %w", err)
+	}
 	if c.label == "" {
 		c.label = c.target
 	}

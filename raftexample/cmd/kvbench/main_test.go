@@ -111,7 +111,7 @@ func TestRunAccountsForEveryRequest(t *testing.T) {
 	cfg := config{
 		target: targetRaftexample, endpoints: []string{srv.URL, srv.URL}, clients: 4,
 		valueSize: 32, keys: 100, duration: 200 * time.Millisecond, timeout: time.Second,
-		seed: 1, label: "fake",
+		seed: 1, label: "fake", cpuPids: []int{os.Getpid()}, // the fake server runs in this process
 	}
 	var out bytes.Buffer
 	s := run(context.Background(), cfg, &out)
@@ -128,6 +128,9 @@ func TestRunAccountsForEveryRequest(t *testing.T) {
 	if s.Get.Ops != 0 || s.All.Ops != s.Put.Ops || s.Put.P50 <= 0 || s.Put.P99 < s.Put.P50 || s.Put.P999 < s.Put.P99 {
 		t.Fatalf("figures %+v: want no gets, all == put, 0 < p50 <= p99 <= p999", s)
 	}
+	if s.CPUError != "" || s.ServerCPU < 0 {
+		t.Fatalf("server CPU %v, error %q: want a measurement", s.ServerCPU, s.CPUError)
+	}
 	s.print(&out)
 	if !strings.Contains(out.String(), "HTTP 503") || !strings.Contains(out.String(), "p999") {
 		t.Fatalf("report lacks the error class or the latency columns:\n%s", out.String())
@@ -136,8 +139,10 @@ func TestRunAccountsForEveryRequest(t *testing.T) {
 
 func TestCompare(t *testing.T) {
 	dir := t.TempDir()
-	a := &summary{Label: "etcd", Put: kindSummary{Ops: 100, OpsPerSec: 1000, P50: 2 * time.Millisecond, P99: 10 * time.Millisecond}}
-	b := &summary{Label: "raftexample", Put: kindSummary{Ops: 400, OpsPerSec: 4000, P50: time.Millisecond, P99: 5 * time.Millisecond}}
+	a := &summary{Label: "etcd", Seconds: 1, ServerCPU: 1.5, All: kindSummary{Ops: 1000},
+		Put: kindSummary{Ops: 1000, OpsPerSec: 1000, P50: 2 * time.Millisecond, P99: 10 * time.Millisecond}}
+	b := &summary{Label: "raftexample", Seconds: 1, ServerCPU: 0.8, All: kindSummary{Ops: 4000},
+		Put: kindSummary{Ops: 4000, OpsPerSec: 4000, P50: time.Millisecond, P99: 5 * time.Millisecond}}
 	pa, pb := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
 	if err := a.writeJSON(pa); err != nil {
 		t.Fatal(err)
@@ -150,7 +155,8 @@ func TestCompare(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"raftexample/etcd", "4.00×", "0.50×", "put p99", "10ms", "5ms"} {
+	for _, want := range []string{"raftexample/etcd", "4.00×", "0.50×", "put p99", "10ms", "5ms",
+		"server CPU/request", "1.5ms", "200µs", "0.13×", "server CPU cores", "1.50", "0.80"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("compare output lacks %q:\n%s", want, got)
 		}

@@ -31,6 +31,26 @@ type summary struct {
 	All     kindSummary  `json:"all"`
 	Misses  uint64       `json:"get_misses"`
 	Errors  []errorClass `json:"errors,omitempty"`
+	// ServerCPU is the CPU time, in seconds, the -cpu-pids processes used
+	// in the measured time; CPUError says why it is missing when asked for.
+	ServerCPU float64 `json:"server_cpu_seconds,omitempty"`
+	CPUError  string  `json:"server_cpu_error,omitempty"`
+}
+
+// cpuPerOp returns the servers' CPU time per successful request, or 0.
+func (s *summary) cpuPerOp() time.Duration {
+	if s.All.Ops == 0 {
+		return 0
+	}
+	return time.Duration(s.ServerCPU * float64(time.Second) / float64(s.All.Ops))
+}
+
+// cpuCores returns the servers' average CPU use in cores, or 0.
+func (s *summary) cpuCores() float64 {
+	if s.Seconds <= 0 {
+		return 0
+	}
+	return s.ServerCPU / s.Seconds
 }
 
 // kindSummary holds the figures for one kind of request (or all of them).
@@ -152,6 +172,12 @@ func (s *summary) print(w io.Writer) {
 	for _, ec := range s.Errors {
 		fmt.Fprintf(w, "errors: %d × %s, first: %s\n", ec.Count, ec.Class, ec.First)
 	}
+	if s.ServerCPU > 0 {
+		fmt.Fprintf(w, "server CPU: %.2fs (%.2f cores), %s per request\n", s.ServerCPU, s.cpuCores(), fmtDur(s.cpuPerOp()))
+	}
+	if s.CPUError != "" {
+		fmt.Fprintf(w, "server CPU: not measured: %s\n", s.CPUError)
+	}
 }
 
 // writeJSON saves the summary to path.
@@ -199,6 +225,14 @@ func medianSummary(runs []*summary) *summary {
 			Max:       time.Duration(vals(func(k *kindSummary) float64 { return float64(k.Max) })),
 		}
 	}
+	cpu := make([]float64, len(runs))
+	secs := make([]float64, len(runs))
+	for i, r := range runs {
+		cpu[i], secs[i] = r.ServerCPU, r.Seconds
+	}
+	slices.Sort(cpu)
+	slices.Sort(secs)
+	m.ServerCPU, m.Seconds = cpu[len(cpu)/2], secs[len(secs)/2]
 	return &m
 }
 
@@ -274,7 +308,7 @@ func compare(args []string, w io.Writer) error {
 	type metric struct {
 		name string
 		get  func(*summary) float64
-		dur  bool
+		dur  bool // print as a duration; otherwise with two decimals below 10
 	}
 	var metrics []metric
 	for _, k := range []struct {
@@ -299,12 +333,23 @@ func compare(args []string, w io.Writer) error {
 			metric{k.name + " errors", func(s *summary) float64 { return float64(ks(s).Errors) }, false},
 		)
 	}
+	for _, s := range sums {
+		if s.ServerCPU > 0 {
+			metrics = append(metrics,
+				metric{"server CPU/request", func(s *summary) float64 { return float64(s.cpuPerOp()) }, true},
+				metric{"server CPU cores", func(s *summary) float64 { return s.cpuCores() }, false},
+			)
+			break
+		}
+	}
 	for _, m := range metrics {
 		fmt.Fprintf(tw, "%s\t", m.name)
 		for _, s := range sums {
 			v := m.get(s)
 			if m.dur {
 				fmt.Fprintf(tw, "%s\t", fmtDur(time.Duration(v)))
+			} else if v < 10 && v != float64(int64(v)) {
+				fmt.Fprintf(tw, "%.2f\t", v)
 			} else {
 				fmt.Fprintf(tw, "%.0f\t", v)
 			}

@@ -145,11 +145,44 @@ func run(ctx context.Context, cfg config, w io.Writer) *summary {
 			c.loop(ctx, measureFrom, end)
 		})
 	}
+	// The servers' CPU clock is read when the measured time starts and
+	// once the last client is done.
+	type cpuSample struct {
+		d   time.Duration
+		err error
+	}
+	cpuStart := make(chan cpuSample, 1)
+	if len(cfg.cpuPids) > 0 {
+		go func() {
+			t := time.NewTimer(time.Until(measureFrom))
+			defer t.Stop()
+			select {
+			case <-t.C:
+				d, err := procCPU(cfg.cpuPids)
+				cpuStart <- cpuSample{d, err}
+			case <-ctx.Done():
+				cpuStart <- cpuSample{err: ctx.Err()}
+			}
+		}()
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	printProgress(ctx, w, &live, start, measureFrom, done)
 
-	return summarize(cfg, results, measureFrom)
+	s := summarize(cfg, results, measureFrom)
+	if len(cfg.cpuPids) > 0 {
+		c0 := <-cpuStart
+		c1, err := procCPU(cfg.cpuPids)
+		switch {
+		case c0.err != nil:
+			s.CPUError = c0.err.Error()
+		case err != nil:
+			s.CPUError = err.Error()
+		default:
+			s.ServerCPU = (c1 - c0.d).Seconds()
+		}
+	}
+	return s
 }
 
 // printProgress prints one line a second with the requests completed in
