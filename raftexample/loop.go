@@ -39,16 +39,32 @@ func (s *server) handleReady(rd *raft.Ready) error {
 		if prev := s.leader.Swap(rd.SoftState.Lead); prev != rd.SoftState.Lead {
 			s.metrics.leaderChanges.Inc()
 		}
+		s.isLeader = rd.SoftState.RaftState == raft.StateLeader
 		isLeader := 0.0
-		if rd.SoftState.RaftState == raft.StateLeader {
+		if s.isLeader {
 			isLeader = 1
 		}
 		s.metrics.isLeader.Set(isLeader)
 	}
+	// A leader that stays leader in an unchanged term and vote may send
+	// before its own write is durable (thesis §10.2.1): its appends and
+	// heartbeats promise nothing about its own disk, and it counts itself
+	// towards commitment only once the write is done (at Advance). The
+	// follower's disk write and the leader's then overlap. Everything
+	// else waits for the write: a vote or an append acknowledgement must
+	// never be sent before what it promises is durable.
+	early := s.isLeader && rd.SoftState == nil && len(rd.Messages) > 0 &&
+		(rd.HardState == nil || rd.HardState.Term == s.persistedTerm && rd.HardState.Vote == s.persistedVote)
+	if early {
+		s.trans.send(rd.Messages)
+	}
 	// a, b: the snapshot, entries and hard state, in one batch, synced
-	// when raft says so. Nothing may leave before this is durable.
+	// when raft says so.
 	if err := s.storage.saveReady(rd); err != nil {
 		return fmt.Errorf("persisting ready: %w", err)
+	}
+	if hs := rd.HardState; hs != nil {
+		s.persistedTerm, s.persistedVote = hs.Term, hs.Vote
 	}
 	if rd.HardState != nil {
 		s.metrics.term.Set(float64(rd.HardState.Term))
@@ -60,7 +76,9 @@ func (s *server) handleReady(rd *raft.Ready) error {
 		}
 	}
 	// c: send.
-	s.trans.send(rd.Messages)
+	if !early {
+		s.trans.send(rd.Messages)
+	}
 	// d: apply.
 	if len(rd.CommittedEntries) > 0 {
 		start := time.Now()

@@ -137,6 +137,9 @@ type server struct {
 	confState   *raftpb.ConfState
 	snapIndex   uint64
 	snapshotNow bool // take a snapshot after this Ready
+	isLeader    bool // as of the last Ready's SoftState
+	// The term and vote last persisted.
+	persistedTerm, persistedVote uint64
 
 	closeOnce sync.Once
 }
@@ -179,6 +182,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 	fresh := last == 0 && hs.Term == 0 && snap.Metadata.Index == 0
 	s.confState = cs
 	s.snapIndex = snap.Metadata.Index
+	s.persistedTerm, s.persistedVote = hs.Term, hs.Vote
 	if snap.Metadata.Index > 0 {
 		ms, err := s.kv.restore(snap.Data)
 		if err != nil {
