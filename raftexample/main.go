@@ -87,7 +87,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "raftexample: %v\n", err)
 		os.Exit(2)
 	}
-	if err := runCommand(o); err != nil {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	if err := runCommand(o, sig, nil); err != nil {
 		fmt.Fprintf(os.Stderr, "raftexample: %v\n", err)
 		os.Exit(1)
 	}
@@ -96,7 +98,11 @@ func main() {
 // localClusterSize is the size of the cluster run without --id.
 const localClusterSize = 3
 
-func runCommand(o *options) error {
+// runCommand starts the nodes o describes, calls started (if not nil) with
+// them, and runs until a signal arrives on sig, then closes every node
+// cleanly: HTTP and peer traffic stop, raft stops, pebble is flushed and
+// closed.
+func runCommand(o *options, sig <-chan os.Signal, started func([]*server)) error {
 	tlsf, err := newTLSFiles(o.peerCert, o.peerKey, o.peerCA)
 	if err != nil {
 		return err
@@ -172,9 +178,9 @@ func runCommand(o *options) error {
 	fmt.Printf("\nTry:\n  curl -X PUT --data-binary hello %s/kv/greeting\n  curl %s/kv/greeting\n  curl %s/cluster/status\n\n",
 		eps[0], eps[len(eps)-1], eps[0])
 	fmt.Printf("endpoints: %s\n", strings.Join(eps, ","))
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	if started != nil {
+		started(servers)
+	}
 	got := <-sig
 	log.Printf("%v: flushing and closing", got)
 	closeAll()
