@@ -14,16 +14,12 @@ func (r *raft) handleReadIndex(m *raftpb.Message) {
 		r.logger.Warn("ignored malformed MsgReadIndex", zap.Uint64("from", m.From), zap.Int("entries", len(m.Entries)))
 		return
 	}
-	if r.trk.IsSingleton() {
-		// Alone, we are the quorum.
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
-			r.send(resp)
-		}
-		return
-	}
 	if !r.committedEntryInCurrentTerm() {
 		// Our commit index may lag the cluster's until an entry of our
-		// own term commits (thesis §6.4 step 1): hold the read.
+		// own term commits (thesis §6.4 step 1): hold the read. This
+		// holds for a single node too: after a restart its persisted
+		// commit index may lag entries it had committed (the commit
+		// index is written without sync, see Ready.MustSync).
 		r.pendingReadIndexMessages = append(r.pendingReadIndexMessages, m)
 		return
 	}
@@ -37,6 +33,13 @@ func (r *raft) committedEntryInCurrentTerm() bool {
 // sendReadIndexResponse answers right away under a lease, or starts a
 // heartbeat round for a safe read.
 func (r *raft) sendReadIndexResponse(m *raftpb.Message) {
+	if r.trk.IsSingleton() {
+		// Alone, we are the quorum.
+		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
+			r.send(resp)
+		}
+		return
+	}
 	switch r.readOnly.option {
 	case ReadOnlySafe:
 		ctx := m.Entries[0].GetData()
