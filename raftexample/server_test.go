@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestClusterReadWriteEveryNode writes through every node and reads every
@@ -73,7 +75,10 @@ func TestClusterReadWriteEveryNode(t *testing.T) {
 // then kills every node at once and checks that every acknowledged write
 // survives a restart of the whole cluster.
 func TestClusterCrashRestart(t *testing.T) {
-	c := newTestCluster(t, 3, func(cfg *serverConfig) { cfg.snapshotEntries = 25 })
+	c := newTestCluster(t, 3, func(cfg *serverConfig) {
+		cfg.snapshotEntries = 25
+		cfg.catchUpEntries = 5
+	})
 	lead := c.waitLeader()
 	victim := lead%3 + 1
 	for i := range 20 {
@@ -92,6 +97,9 @@ func TestClusterCrashRestart(t *testing.T) {
 		}
 		return nil
 	})
+	if n := snapshotsApplied(c, victim); n == 0 {
+		t.Fatalf("node %d caught up without a snapshot, though the leader compacted its log", victim)
+	}
 	c.put(victim, "after", "v")
 
 	for _, id := range []uint64{1, 2, 3} {
@@ -220,11 +228,8 @@ func TestClusterAddNodeBySnapshot(t *testing.T) {
 		}
 		return nil
 	})
-	c.mu.Lock()
-	snap, _ := c.servers[4].storage.Snapshot()
-	c.mu.Unlock()
-	if snap.Metadata.Index == 0 {
-		t.Fatalf("node 4 caught up without a snapshot")
+	if n := snapshotsApplied(c, 4); n == 0 {
+		t.Fatalf("node 4 caught up without receiving a snapshot")
 	}
 	for i := range 60 {
 		if v, ok := c.get(4, fmt.Sprintf("k%02d", i), true); !ok || v != fmt.Sprint(i) {
@@ -350,4 +355,33 @@ func TestStartRefusesBadDataDir(t *testing.T) {
 		t.Fatalf("after refused starts, k = %q", v)
 	}
 	_ = dir
+}
+
+// snapshotsApplied returns how many snapshots from the leader node id has
+// restored.
+func snapshotsApplied(c *testCluster, id uint64) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return testutil.ToFloat64(c.servers[id].metrics.snapshots.WithLabelValues("applied"))
+}
+
+// TestClusterLearner adds a learner that never starts: it gets no vote, so
+// the single voter keeps committing alone, and status reports it as a
+// learner. Then it is removed again.
+func TestClusterLearner(t *testing.T) {
+	c := newTestCluster(t, 1, func(cfg *serverConfig) { cfg.requestTimeout = time.Second })
+	c.waitLeader()
+	c.must(http.MethodPost, c.url(1, "/cluster/members"), []byte(`{"id": 2, "peerURL": "127.0.0.1:9", "learner": true}`), http.StatusOK)
+	st, err := c.status(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Members) != 2 || !st.Members[1].Learner || st.Members[0].Learner {
+		t.Fatalf("members after adding a learner: %+v", st.Members)
+	}
+	// Had it been added as a voter, this write would need its vote and
+	// time out.
+	c.put(1, "k", "v")
+	c.must(http.MethodDelete, c.url(1, "/cluster/members/2"), nil, http.StatusOK)
+	c.must(http.MethodPost, c.url(1, "/cluster/members"), []byte(`{"id": 2, "peerURL": "127.0.0.1:9"}`), http.StatusConflict)
 }
