@@ -16,7 +16,7 @@ import (
 
 // This test only builds with the raftmutation tag:
 //
-//	go test -tags raftmutation -run TestInteractionCatchesMutations .
+//	go test -tags raftmutation -run 'CatchesMutations|CatchesIgnoreEpoch' .
 //
 // It proves that some interaction scripts are checkers and not just
 // demonstrations: with the defence they exercise switched off by a
@@ -45,6 +45,22 @@ func TestInteractionCatchesMutations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRejoinRandomizedCatchesIgnoreEpoch proves that TestRejoinRandomized's
+// invariant notices the rejoin bug: with the epoch check off, some of its
+// schedules (about one in seven) make the leader believe an earlier
+// incarnation of node 3.
+func TestRejoinRandomizedCatchesIgnoreEpoch(t *testing.T) {
+	raft.Mutations.IgnoreEpoch = true
+	defer func() { raft.Mutations.IgnoreEpoch = false }()
+	for seed := uint64(1); seed <= 100; seed++ {
+		if res := runRejoinSchedule(t, seed, 400); res.violation != "" {
+			t.Logf("seed %d: %s", seed, res.violation)
+			return
+		}
+	}
+	t.Fatal("no schedule noticed the leader believing an earlier incarnation of node 3")
 }
 
 // mismatchTB records the first failure of a script instead of failing the
