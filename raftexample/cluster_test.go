@@ -17,7 +17,7 @@ import (
 // testCluster runs real nodes in the test process: pebble in t.TempDir(),
 // gRPC and HTTP on loopback ports.
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	mu      sync.Mutex
 	servers map[uint64]*server
 	cfgs    map[uint64]serverConfig
@@ -26,7 +26,7 @@ type testCluster struct {
 
 // testLogger sends a node's log to the test log, so that it shows only for
 // failing tests.
-type testLogWriter struct{ t *testing.T }
+type testLogWriter struct{ t testing.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -34,7 +34,7 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func listen(t *testing.T, addr string) net.Listener {
+func listen(t testing.TB, addr string) net.Listener {
 	t.Helper()
 	var ln net.Listener
 	var err error
@@ -51,7 +51,7 @@ func listen(t *testing.T, addr string) net.Listener {
 
 // newTestCluster starts n nodes; tweak, if not nil, adjusts every node's
 // configuration.
-func newTestCluster(t *testing.T, n int, tweak func(*serverConfig)) *testCluster {
+func newTestCluster(t testing.TB, n int, tweak func(*serverConfig)) *testCluster {
 	t.Helper()
 	c := &testCluster{
 		t:       t,
@@ -236,7 +236,7 @@ func (c *testCluster) status(id uint64) (nodeStatus, error) {
 
 // waitFor polls cond until it returns nil or the deadline passes. The
 // cluster runs on real time, so its progress can only be observed.
-func waitFor(t *testing.T, what string, cond func() error) {
+func waitFor(t testing.TB, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
