@@ -40,6 +40,15 @@ func stepFollower(r *raft, m *raftpb.Message) error {
 			r.lead = None
 		}
 	case raftpb.MsgTimeoutNow:
+		if m.From != r.lead {
+			// Only our leader may hand us its leadership; from anyone
+			// else (a non-member, a stale or confused peer) this would
+			// depose a healthy leader. A real transfer that arrives
+			// while we know no leader is retried by the application.
+			r.logger.Info("ignored MsgTimeoutNow from a node that is not our leader",
+				zap.Uint64("from", m.From), zap.Uint64("lead", r.lead), zap.Uint64("term", r.Term))
+			return nil
+		}
 		// The leader is handing over leadership: campaign at once, past
 		// any lease (thesis §3.10). Not a pre-vote: the transfer already
 		// established that we may win.
