@@ -103,6 +103,20 @@ type raft struct {
 	// raftpb.Message.Epoch and assignEpochs.
 	lastEpoch uint64
 
+	// Lease-based reads (raft_lease.go). leaseTick counts the leader's
+	// ticks; leaseAcks maps each peer to the leaseTick of the latest
+	// heartbeat it acknowledged in this term; leaseWaitingReads wait for
+	// the lease to be renewed; leaseBroken is set once this leader sent
+	// MsgTimeoutNow in this term. startupLease makes a node that just
+	// started refuse votes for an election timeout, as if it had just
+	// heard from a leader: it may have, before a restart, and a lease may
+	// rest on that.
+	leaseTick         uint64
+	leaseAcks         map[uint64]uint64
+	leaseWaitingReads []*raftpb.Message
+	leaseBroken       bool
+	startupLease      bool
+
 	rand   RandSource
 	logger *zap.Logger
 }
@@ -147,6 +161,8 @@ func newRaft(c *Config) (*raft, error) {
 		stepDownOnRemoval:           c.StepDownOnRemoval,
 		asyncStorageWrites:          c.AsyncStorageWrites,
 		rand:                        rnd,
+		// Only a node with a persisted term can have acked a heartbeat.
+		startupLease: c.ReadOnlyOption == ReadOnlyLeaseBased && hs.GetTerm() != 0,
 	}
 	cfg, trk, err := confchange.Restore(confchange.Changer{
 		Tracker:   r.trk,
@@ -313,6 +329,9 @@ func (r *raft) reset(term uint64) {
 	r.pendingConfIndex = 0
 	r.uncommittedSize = 0
 	r.readOnly = newReadOnly(r.readOnly.option)
+	r.leaseAcks = nil
+	r.leaseWaitingReads = nil
+	r.leaseBroken = false
 }
 
 func (r *raft) resetRandomizedElectionTimeout() {
@@ -427,7 +446,7 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 	case m.Term > r.Term:
 		if m.Type == raftpb.MsgVote || m.Type == raftpb.MsgPreVote {
 			force := bytes.Equal(m.Context, campaignTransferCtx)
-			inLease := r.checkQuorum && r.lead != None && r.electionElapsed < r.electionTimeout
+			inLease := r.checkQuorum && (r.lead != None || r.startupLease) && r.electionElapsed < r.electionTimeout
 			if !force && inLease {
 				// We heard from a leader within the minimum election
 				// timeout: the candidate is most likely partitioned or
@@ -526,6 +545,9 @@ func (r *raft) appliedSnap(snap *raftpb.Snapshot) {
 // tickElection is the tick of followers and candidates.
 func (r *raft) tickElection() {
 	r.electionElapsed++
+	if r.electionElapsed >= r.electionTimeout {
+		r.startupLease = false
+	}
 	if r.promotable() && r.pastElectionTimeout() {
 		r.electionElapsed = 0
 		if err := r.Step(&raftpb.Message{From: r.id, Type: raftpb.MsgHup}); err != nil {
@@ -538,6 +560,7 @@ func (r *raft) tickElection() {
 func (r *raft) tickHeartbeat() {
 	r.heartbeatElapsed++
 	r.electionElapsed++
+	r.leaseTick++
 
 	if r.electionElapsed >= r.electionTimeout {
 		r.electionElapsed = 0

@@ -48,9 +48,7 @@ func (r *raft) sendReadIndexResponse(m *raftpb.Message) {
 		r.readOnly.recvAck(r.id, ctx)
 		r.bcastHeartbeatWithCtx(ctx)
 	case ReadOnlyLeaseBased:
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
-			r.send(resp)
-		}
+		r.serveLeaseRead(m)
 	}
 }
 
@@ -73,6 +71,10 @@ func (r *raft) releasePendingReadIndexMessages() {
 // handleReadIndexAck counts a heartbeat response toward the safe reads it
 // confirms, and answers those a quorum has confirmed.
 func (r *raft) handleReadIndexAck(m *raftpb.Message) {
+	if r.readOnly.option == ReadOnlyLeaseBased {
+		r.recordLeaseAck(m)
+		return
+	}
 	if r.readOnly.option != ReadOnlySafe || len(m.Context) == 0 {
 		return
 	}

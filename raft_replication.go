@@ -256,6 +256,12 @@ func (r *raft) bcastAppend() {
 // bcastHeartbeat sends heartbeats, carrying the context of the most recent
 // pending read so that the acks confirm it (and every read before it).
 func (r *raft) bcastHeartbeat() {
+	if r.readOnly.option == ReadOnlyLeaseBased {
+		// Safe reads never queue in lease mode; the context carries the
+		// lease tick instead (raft_lease.go).
+		r.bcastHeartbeatWithCtx(r.leaseCtx())
+		return
+	}
 	r.bcastHeartbeatWithCtx(r.readOnly.lastPendingRequestCtx())
 }
 

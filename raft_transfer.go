@@ -42,6 +42,8 @@ func (r *raft) handleTransferLeader(m *raftpb.Message, pr *progress.Progress) {
 
 func (r *raft) sendTimeoutNow(to uint64) {
 	r.send(&raftpb.Message{To: to, Type: raftpb.MsgTimeoutNow})
+	// The transferee will campaign past the followers' leases.
+	r.leaseBroken = true
 }
 
 func (r *raft) abortLeaderTransfer() {
