@@ -27,7 +27,10 @@ import (
 // entries of those terms at the indexes after index. snapshot gives a
 // snapshot of that index and term whose configuration is the one the
 // receiver has applied, or has the voters snapshot-voters.
-// Messages the node sends in response go out with its next Ready.
+// Messages the node sends in response go out with its next Ready. A
+// response to a leader must carry the epoch the leader gave the sender
+// (see the Epoch of the leader's messages to it), or the leader takes it
+// for a response to an earlier incarnation of that node and ignores it.
 func (env *InteractionEnv) handleInjectMsg(t *testing.T, d datadriven.TestData) error {
 	m := &raftpb.Message{}
 	d.ScanArgs(t, "from", &m.From)
