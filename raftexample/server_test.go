@@ -182,6 +182,14 @@ func TestClusterLeaderFailover(t *testing.T) {
 			}
 		}
 	}
+	// The old leader comes back, catches up and agrees.
+	c.start(lead, nil)
+	c.waitLeader() // the others reconnect to it after their backoff
+	for _, key := range acked {
+		if v, ok := c.get(lead, key, false); !ok || v != key {
+			t.Fatalf("restarted old leader %d: acknowledged write %s = %q, %v", lead, key, v, ok)
+		}
+	}
 	t.Logf("%d acknowledged writes, killed leader %d, new leader %d", len(acked), lead, newLead)
 }
 
@@ -250,6 +258,7 @@ func TestClusterAddNodeBySnapshot(t *testing.T) {
 	// Node 4 survives a restart with the state it got from the snapshot.
 	c.crash(4)
 	c.start(4, nil)
+	c.waitLeader()
 	if v, ok := c.get(4, "k00", false); !ok || v != "0" {
 		t.Fatalf("node 4 after restart: k00 = %q, %v", v, ok)
 	}

@@ -29,7 +29,7 @@ const peerQueueLen = 4096
 // Reconnect backoff: doubling from min to max, with jitter.
 const (
 	minBackoff = 20 * time.Millisecond
-	maxBackoff = 2 * time.Second
+	maxBackoff = time.Second
 )
 
 // transport carries raft messages between nodes over gRPC: one
