@@ -3,6 +3,11 @@
 // etcd's v3 JSON gateway, shows progress every second, and ends with the
 // throughput and the p50, p99 and p999 latencies of each kind of request.
 //
+// Run it from the repository root with `go run ./raftexample/cmd/kvbench`
+// (through the go.work workspace), or from raftexample/ with
+// `go run ./cmd/kvbench`. With no flags it writes to the three-node cluster
+// that `go run ./raftexample` starts.
+//
 // Usage:
 //
 //	kvbench [flags]
