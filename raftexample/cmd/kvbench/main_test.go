@@ -208,7 +208,7 @@ func TestCompare(t *testing.T) {
 	if err := compare([]string{"-min-put-ratio", "3", "etcd=" + pa, "raftexample=" + pb + "," + pc + "," + pb}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); !strings.Contains(got, "raftexample (median of 3)") || !strings.Contains(got, "4.00× etcd's") {
+	if got := out.String(); !strings.Contains(got, "median over the runs (etcd 1, raftexample 3)") || !strings.Contains(got, "4.00× etcd's") {
 		t.Errorf("median of (4000, 2000, 4000) ops/s should be 4000, 4.00× etcd's:\n%s", got)
 	}
 	m := medianSummary([]*summary{c, b, a})

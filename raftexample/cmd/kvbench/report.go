@@ -273,8 +273,9 @@ func compare(args []string, w io.Writer) error {
 	if (*minPut != 0 || *maxP99 != 0) && len(args) != 2 {
 		return errors.New("-min-put-ratio and -max-p99-ratio compare exactly two summaries")
 	}
-	var names []string
+	var names, counts []string
 	var sums []*summary
+	multi := false
 	for _, a := range args {
 		name, paths, ok := strings.Cut(a, "=")
 		if !ok || name == "" || paths == "" {
@@ -288,13 +289,15 @@ func compare(args []string, w io.Writer) error {
 			}
 			runs = append(runs, s)
 		}
-		if len(runs) > 1 {
-			name = fmt.Sprintf("%s (median of %d)", name, len(runs))
-		}
+		counts = append(counts, fmt.Sprintf("%s %d", name, len(runs)))
+		multi = multi || len(runs) > 1
 		names = append(names, name)
 		sums = append(sums, medianSummary(runs))
 	}
 	ratio := len(sums) == 2
+	if multi {
+		fmt.Fprintf(w, "each figure is the median over the runs (%s)\n", strings.Join(counts, ", "))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\t")
 	for _, n := range names {
