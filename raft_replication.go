@@ -245,6 +245,12 @@ func (r *raft) maybeSendSnapshot(to uint64, pr *progress.Progress) bool {
 
 // bcastAppend sends appends to every follower that can take one.
 func (r *raft) bcastAppend() {
+	if _, self := r.trk.Progress[r.id]; self && len(r.trk.Progress) == 1 {
+		// A single voter, alone in its configuration: nobody to send to,
+		// and no need to walk (and sort) the progress map on every
+		// proposal.
+		return
+	}
 	r.trk.Visit(func(id uint64, _ *progress.Progress) {
 		if id == r.id {
 			return
