@@ -137,9 +137,13 @@ type Config struct {
 	// still fails with an error when applied.
 	DisableConfChangeValidation bool
 
-	// StepDownOnRemoval makes a leader step down to follower when a
-	// configuration change removes it or demotes it to learner. Otherwise it
-	// keeps leading (without counting itself) until it is replaced.
+	// StepDownOnRemoval makes a leader that a configuration change removes
+	// or demotes to learner hand leadership to the voter with the longest
+	// log (a leadership transfer, retried every election timeout) and step
+	// down once that voter has caught up. Otherwise it keeps leading (without
+	// counting itself) until it is replaced; the application should then
+	// transfer leadership itself, since the followers will not campaign
+	// while it sends heartbeats.
 	StepDownOnRemoval bool
 
 	// AsyncStorageWrites replaces the Ready/Advance storage contract with

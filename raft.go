@@ -576,6 +576,9 @@ func (r *raft) tickHeartbeat() {
 			// Proposals were refused during the transfer, an automatic
 			// leave of a joint configuration included.
 			r.maybeAutoLeave()
+			if r.stepDownOnRemoval && !r.isVoter() {
+				r.handOffLeadership() // try again
+			}
 		}
 	}
 	if r.state != StateLeader {

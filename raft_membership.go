@@ -44,9 +44,9 @@ func (r *raft) switchToConfig(cfg progress.Config, trk progress.ProgressMap) *ra
 
 	if (!ok || r.isLearner) && r.state == StateLeader {
 		// This leader is no longer a voter. It keeps replicating until
-		// the change commits elsewhere, unless told to step down now.
+		// the change commits elsewhere, unless told to step down.
 		if r.stepDownOnRemoval {
-			r.becomeFollower(r.Term, None)
+			r.handOffLeadership()
 		}
 		return cs
 	}
@@ -70,6 +70,39 @@ func (r *raft) switchToConfig(cfg progress.Config, trk progress.ProgressMap) *ra
 		}
 	}
 	return cs
+}
+
+// handOffLeadership is how a leader that is no longer a voter steps down
+// with StepDownOnRemoval: it transfers leadership to the voter with the
+// longest log and becomes a follower once that voter has all of its log
+// (see sendTimeoutNow). Stepping down at once could strand the cluster:
+// followers apply a configuration only once they learn it is committed,
+// and until
+// then they may still count this node, in the outgoing half of a joint
+// configuration; if the messages carrying the commit index are lost, no
+// one tells them, and this node refuses its vote to every candidate with
+// a shorter log than its own. The transfer catches the transferee up,
+// commit index included. A transfer that fails is retried every election
+// timeout (tickHeartbeat).
+func (r *raft) handOffLeadership() {
+	var to, match uint64
+	for _, id := range r.trk.VoterNodes() {
+		if pr := r.trk.Progress[id]; id != r.id && pr != nil && (to == None || pr.Match > match) {
+			to, match = id, pr.Match
+		}
+	}
+	if to == None {
+		r.becomeFollower(r.Term, None)
+		return
+	}
+	r.logger.Info("no longer a voter; handing leadership over", zap.Uint64("to", to))
+	r.handleTransferLeader(&raftpb.Message{Type: raftpb.MsgTransferLeader, From: to}, r.trk.Progress[to])
+}
+
+// isVoter reports whether this node votes in its configuration.
+func (r *raft) isVoter() bool {
+	pr, ok := r.trk.Progress[r.id]
+	return ok && !pr.IsLearner
 }
 
 // assignEpochs gives every progress record that confchange created anew

@@ -44,6 +44,14 @@ func (r *raft) sendTimeoutNow(to uint64) {
 	r.send(&raftpb.Message{To: to, Type: raftpb.MsgTimeoutNow})
 	// The transferee will campaign past the followers' leases.
 	r.leaseBroken = true
+	if r.stepDownOnRemoval && !r.isVoter() {
+		// Handing over because we are no longer a voter: the transferee
+		// holds our whole log now, so it can win even if this message is
+		// lost, with our vote if it needs it. As a non-member we would
+		// not hear of its term (a leader sends nothing to non-members),
+		// so step down now rather than lead on in an old term.
+		r.becomeFollower(r.Term, None)
+	}
 }
 
 func (r *raft) abortLeaderTransfer() {
