@@ -26,6 +26,23 @@ func (s *Sim) startFault(i int) string {
 	s.schedule(event{at: s.now + f.Dur, kind: evFaultEnd, arg: i})
 	switch f.Kind {
 	case fCrash:
+		if f.B >= 2 {
+			// Armed now, sprung by the next election or commit (see
+			// trapLeader).
+			s.active[i] = false
+			s.trap[f.B-2] = i
+			return note
+		}
+		if f.B == 1 {
+			// Resolved now, and remembered for the restart.
+			l := s.leader()
+			if l == nil {
+				s.active[i] = false
+				return note + " (no leader)"
+			}
+			f.A = l.idx
+			note += fmt.Sprintf(" (n%d)", l.id)
+		}
 		n := s.nodes[f.A]
 		if n.down++; n.down == 1 && n.up {
 			s.crash(n)
@@ -51,6 +68,12 @@ func (s *Sim) startFault(i int) string {
 
 // endFault reverts schedule entry i.
 func (s *Sim) endFault(i int) string {
+	for k := range s.trap {
+		if s.trap[k] == i {
+			s.trap[k] = -1 // not sprung while it was armed
+			return ""
+		}
+	}
 	if !s.active[i] {
 		return ""
 	}

@@ -16,6 +16,7 @@ const (
 	KindDurableBackwards   = "durable-backwards"
 	KindAppliedBeyond      = "applied-beyond-commit"
 	KindPendingConfChange  = "pending-conf-change"
+	KindCommitRule         = "leader-commit-rule"
 	KindLinearizability    = "linearizability"
 	KindLiveness           = "liveness"
 	KindDeadlock           = "deadlock"
@@ -119,7 +120,13 @@ type checker struct {
 	// first reported by any node's commit index; committed[0] is the
 	// empty prefix.
 	committed []entryID
-	logs      []logView
+	// commitTerm[i] bounds from above the term in which entry i was
+	// committed: the term of the first node to report it committed.
+	// Leader Completeness only binds leaders of later terms; a leader may
+	// learn of its election (delayed votes) after a later term committed
+	// entries it lacks.
+	commitTerm []uint64
+	logs       []logView
 	// written is each node's latest hard state (synced or not), durable
 	// its latest synced one: the state a crash must preserve.
 	written, durable []hardState
@@ -131,14 +138,15 @@ type checker struct {
 
 func newChecker(nodes int, fail func(kind, format string, args ...any)) *checker {
 	c := &checker{
-		leaders:   make(map[uint64]uint64),
-		seen:      make([][]entryID, 1, 1024),
-		committed: make([]entryID, 1, 1024),
-		logs:      make([]logView, nodes),
-		written:   make([]hardState, nodes),
-		durable:   make([]hardState, nodes),
-		commit:    make([]uint64, nodes),
-		fail:      fail,
+		leaders:    make(map[uint64]uint64),
+		seen:       make([][]entryID, 1, 1024),
+		committed:  make([]entryID, 1, 1024),
+		commitTerm: make([]uint64, 1, 1024),
+		logs:       make([]logView, nodes),
+		written:    make([]hardState, nodes),
+		durable:    make([]hardState, nodes),
+		commit:     make([]uint64, nodes),
+		fail:       fail,
 	}
 	for i := range c.logs {
 		c.logs[i].reset(0, entryID{})
@@ -264,7 +272,7 @@ func (c *checker) onHardState(n int, hs hardState, synced bool) {
 // onCommit checks the entries node n newly reports committed (a Ready's
 // hard state) against the ones committed before: State Machine Safety
 // (paper §5.4.3) at the level of the log.
-func (c *checker) onCommit(n int, to uint64) {
+func (c *checker) onCommit(n int, to, term uint64) {
 	from := c.commit[n]
 	if to <= from {
 		return
@@ -294,9 +302,22 @@ func (c *checker) onCommit(n int, to uint64) {
 			// the gap is implied by the prefix hash.
 			for uint64(len(c.committed)) < i {
 				c.committed = append(c.committed, entryID{})
+				c.commitTerm = append(c.commitTerm, term)
 			}
 		}
 		c.committed = append(c.committed, id)
+		c.commitTerm = append(c.commitTerm, term)
+	}
+}
+
+// onLeaderCommit checks that a leader of term advanced its commit index
+// to an entry of its own term: counting replicas of an entry of an
+// earlier term does not make it committed (paper §5.4.2, Figure 8).
+func (c *checker) onLeaderCommit(n int, commit, term uint64) {
+	id, ok := c.logs[n].at(commit)
+	if ok && id.term != term {
+		c.fail(KindCommitRule, "leader %d of term %d advanced its commit index to %d, an entry of term %d",
+			n+1, term, commit, id.term)
 	}
 }
 
@@ -310,6 +331,9 @@ func (c *checker) onLeader(n int, term uint64) {
 	}
 	c.leaders[term] = uint64(n + 1)
 	cmax := uint64(len(c.committed)) - 1
+	for cmax > 0 && (c.commitTerm[cmax] >= term || c.committed[cmax] == (entryID{})) {
+		cmax--
+	}
 	if cmax == 0 {
 		return
 	}

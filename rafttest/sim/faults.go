@@ -60,7 +60,18 @@ func (f *FaultEvent) String() string {
 		}
 	case fOneWay:
 		fmt.Fprintf(&b, " %d->%d", f.A+1, f.B+1)
-	case fCrash, fSlow, fCompact:
+	case fCrash:
+		switch f.B {
+		case 1:
+			b.WriteString(" leader")
+		case 2:
+			b.WriteString(" next-leader")
+		case 3:
+			b.WriteString(" next-commit")
+		default:
+			fmt.Fprintf(&b, " n%d", f.A+1)
+		}
+	case fSlow, fCompact:
 		fmt.Fprintf(&b, " n%d", f.A+1)
 	case fDrop, fDup:
 		fmt.Fprintf(&b, " p=%.2f", f.P)
@@ -149,6 +160,13 @@ func genSchedule(r *rng, o Options) []FaultEvent {
 		case fCrash:
 			f.Dur = r.between(10, 2000)
 			f.A = r.intn(n)
+			// Some crashes hit whoever leads at the time; some the next
+			// node to win an election, right after it has written its
+			// first entry and before it has sent anything; some the next
+			// leader to advance its commit index, before it has told
+			// anyone. Leaders dying with unreplicated entries or unshared
+			// commits make the interesting histories (paper Figure 8).
+			f.B = r.intn(4)
 		case fDrop:
 			f.Dur = r.between(100, 2000)
 			f.P = []float64{0.05, 0.2, 0.5, 0.9}[r.intn(4)]

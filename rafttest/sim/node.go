@@ -49,13 +49,14 @@ func (s *Sim) newConfig(n *node, applied uint64) *raft.Config {
 		HeartbeatTick:      heartbeatTick,
 		Storage:            n.disk.ms,
 		Applied:            applied,
-		MaxSizePerMsg:      256,
+		MaxSizePerMsg:      s.maxMsgSize,
 		MaxInflightMsgs:    s.maxInflight,
 		CheckQuorum:        s.checkQuorum,
 		PreVote:            s.preVote,
 		ReadOnlyOption:     ro,
 		StepDownOnRemoval:  s.stepDownOnRemoval,
 		AsyncStorageWrites: s.async,
+		Logger:             s.o.Logger,
 		// Each incarnation draws its own timeouts, from the seed.
 		Rand: newRNG(s.o.Seed, 1000+n.id*1_000_003+uint64(n.inc)),
 	}
@@ -160,7 +161,14 @@ func (s *Sim) observe(n *node, rd *raft.Ready) {
 		s.chk.onEntries(n.idx, rd.Entries, s.chk.commit[n.idx], st.Applied, leaderTerm)
 	}
 	if rd.HardState != nil {
-		s.chk.onCommit(n.idx, rd.HardState.GetCommit())
+		if rd.SoftState == nil && rd.HardState.Commit > s.chk.commit[n.idx] {
+			// (A Ready that makes a node leader may also carry a commit
+			// index it learned as a follower.)
+			if st := n.rn.BasicStatus(); st.RaftState == raft.StateLeader {
+				s.chk.onLeaderCommit(n.idx, rd.HardState.Commit, st.Term)
+			}
+		}
+		s.chk.onCommit(n.idx, rd.HardState.GetCommit(), rd.HardState.GetTerm())
 		if c := rd.HardState.GetCommit(); c > s.commitMax {
 			s.commitMax = c
 			s.lastProgress = s.now
@@ -174,6 +182,7 @@ func (s *Sim) observe(n *node, rd *raft.Ready) {
 }
 
 func (s *Sim) readySync(n *node, rd *raft.Ready) {
+	prevCommit := s.chk.commit[n.idx]
 	s.observe(n, rd)
 	if s.viol != nil {
 		return
@@ -188,6 +197,9 @@ func (s *Sim) readySync(n *node, rd *raft.Ready) {
 	}
 	if rd.HardState != nil {
 		s.chk.onHardState(n.idx, hsOf(rd.HardState), sync)
+	}
+	if s.trapLeader(n, rd, prevCommit) {
+		return
 	}
 	for _, m := range rd.Messages {
 		s.send(n, m)
@@ -206,8 +218,9 @@ func (s *Sim) readySync(n *node, rd *raft.Ready) {
 }
 
 func (s *Sim) readyAsync(n *node, rd *raft.Ready) {
+	prevCommit := s.chk.commit[n.idx]
 	s.observe(n, rd)
-	if s.viol != nil {
+	if s.viol != nil || s.trapLeader(n, rd, prevCommit) {
 		return
 	}
 	for _, m := range rd.Messages {
@@ -230,6 +243,35 @@ func (s *Sim) readyAsync(n *node, rd *raft.Ready) {
 		s.onReadState(n, rs)
 	}
 	s.serveReads(n)
+}
+
+// trapLeader springs an armed crash on n if rd made it leader, or
+// advanced its commit index as leader: n goes down before it has sent
+// anything of this Ready.
+func (s *Sim) trapLeader(n *node, rd *raft.Ready, prevCommit uint64) bool {
+	if s.healed {
+		return false
+	}
+	k := -1
+	if s.trap[0] >= 0 && rd.SoftState != nil && rd.SoftState.RaftState == raft.StateLeader {
+		k = 0
+	} else if s.trap[1] >= 0 && rd.HardState != nil && n.rn.BasicStatus().RaftState == raft.StateLeader &&
+		rd.HardState.Commit > prevCommit {
+		k = 1
+	}
+	if k < 0 {
+		return false
+	}
+	i := s.trap[k]
+	s.trap[k] = -1
+	f := &s.sched[i]
+	f.A = n.idx
+	s.active[i] = true
+	s.lastDisrupt = s.now
+	n.down++
+	s.crash(n)
+	s.tr.note(s.steps, s.now, n.id, [...]string{"trap: crashed as it became leader", "trap: crashed as it advanced its commit index"}[k])
+	return true
 }
 
 // doAppend performs the oldest queued write of n's append thread, then

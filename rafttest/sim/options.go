@@ -5,6 +5,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // Faults is a set of fault and operation kinds a run may draw from.
@@ -145,6 +147,9 @@ type Options struct {
 	TailLen int
 	// NoLinearizability skips the porcupine check at the end.
 	NoLinearizability bool
+	// Logger, if set, receives every node's raft log (slow; for
+	// debugging a replay).
+	Logger *zap.Logger
 }
 
 func (o Options) withDefaults() Options {

@@ -68,6 +68,11 @@ type Sim struct {
 
 	async, lease, checkQuorum, preVote, stepDownOnRemoval bool
 	maxInflight                                           int
+	maxMsgSize                                            uint64
+
+	// trap holds the schedule indexes of an armed next-leader and an
+	// armed next-commit crash, or -1.
+	trap [2]int
 
 	healed       bool
 	healDeadline int64
@@ -106,6 +111,10 @@ func New(o Options) (*Sim, error) {
 	s.preVote = rc.chance(0.5)
 	s.stepDownOnRemoval = rc.chance(0.5)
 	s.maxInflight = 1 + rc.intn(16)
+	// Zero sends one entry per append: a follower's acks then climb one
+	// entry at a time, which is when counting replicas of old entries
+	// (paper Figure 8) can go wrong.
+	s.maxMsgSize = []uint64{0, 256, 4096}[rc.intn(3)]
 	full := genSchedule(newRNG(o.Seed, 5), o)
 	if o.Keep != nil {
 		for _, i := range o.Keep {
@@ -117,6 +126,7 @@ func New(o Options) (*Sim, error) {
 		s.sched = full
 	}
 	s.active = make([]bool, len(s.sched))
+	s.trap = [2]int{-1, -1}
 	return s, nil
 }
 
