@@ -12,7 +12,9 @@ import (
 // messages raft carves from shared arrays (newMessage) and the appends it
 // extends while queued (joinQueuedAppend) must only ever touch messages
 // not yet handed out. Every message of a busy run is described when its
-// Ready is handled and again at the end; the descriptions must match.
+// Ready is handled and again at the end; the descriptions must match, and
+// so must each Ready's slice of messages (queueMsg carves those from shared
+// arrays too).
 func TestHandedOutMessagesStayValid(t *testing.T) {
 	nw := newTestNetwork(t, 3)
 	nw.campaign(1)
@@ -21,6 +23,10 @@ func TestHandedOutMessagesStayValid(t *testing.T) {
 		desc string
 	}
 	var all []kept
+	type keptSlice struct {
+		s, copy []*raftpb.Message
+	}
+	var handed []keptSlice
 	describe := func(m *raftpb.Message) string {
 		return fmt.Sprintf("%s index=%d commit=%d entries=%d", raftpb.DescribeMessage(m, nil), m.Index, m.Commit, len(m.Entries))
 	}
@@ -45,6 +51,7 @@ func TestHandedOutMessagesStayValid(t *testing.T) {
 				for _, m := range msgs {
 					all = append(all, kept{m, describe(m)})
 				}
+				handed = append(handed, keptSlice{msgs, append([]*raftpb.Message(nil), msgs...)})
 				nw.queue = append(nw.queue, msgs...)
 			}
 			if nw.deliver() {
@@ -54,6 +61,13 @@ func TestHandedOutMessagesStayValid(t *testing.T) {
 	}
 	if len(all) < 200 {
 		t.Fatalf("only %d messages; the run is too quiet to test anything", len(all))
+	}
+	for i, k := range handed {
+		for j := range k.s {
+			if k.s[j] != k.copy[j] {
+				t.Fatalf("slot %d of the messages of handled Ready %d was overwritten", j, i)
+			}
+		}
 	}
 	seen := map[*raftpb.Message]bool{}
 	for i, k := range all {

@@ -52,6 +52,8 @@ type raft struct {
 	queuedApps []queuedApp
 	// msgSlab holds the unused messages of newMessage's current array.
 	msgSlab []raftpb.Message
+	// msgsSlab holds the unused windows of queueMsg's current array.
+	msgsSlab []*raftpb.Message
 
 	// lead is the leader of the current term, or None.
 	lead uint64
@@ -289,12 +291,28 @@ func (r *raft) newMessage(to uint64, typ raftpb.MessageType, epoch uint64) *raft
 	return m
 }
 
+// msgsWindow is the capacity r.msgs starts with in each Ready, and
+// msgsSlabSize how many message pointers queueMsg allocates at once: room
+// for the messages of several Readys.
+const (
+	msgsWindow   = 4
+	msgsSlabSize = 8 * msgsWindow
+)
+
 // queueMsg appends to r.msgs. The slice goes to the application with each
-// Ready, so it starts afresh every time; starting with room for a few
-// messages saves the first doublings.
+// Ready, so it starts afresh every time, in the next unused window of
+// msgsWindow slots of a shared array (one allocation for several Readys;
+// a window is never handed out twice). A Ready with more messages grows
+// its slice out of the window into an array of its own, as append does.
+// The price of sharing: the array, and so the messages of the Readys it
+// served, stays alive while any of its windows is referenced.
 func (r *raft) queueMsg(m *raftpb.Message) {
 	if r.msgs == nil {
-		r.msgs = make([]*raftpb.Message, 0, 4)
+		if len(r.msgsSlab) < msgsWindow {
+			r.msgsSlab = make([]*raftpb.Message, msgsSlabSize)
+		}
+		r.msgs = r.msgsSlab[:0:msgsWindow]
+		r.msgsSlab = r.msgsSlab[msgsWindow:]
 	}
 	r.msgs = append(r.msgs, m)
 }
