@@ -110,3 +110,57 @@ func TestMemoryStorageHardStateCopies(t *testing.T) {
 		t.Fatalf("InitialState = %v, want term 3 vote 0", again)
 	}
 }
+
+// TestReadyHardStatesStayValid checks that the hard state of a Ready, which
+// newHardState carves from shared arrays, is never changed or handed out
+// again by later Readys, so the application may keep it.
+func TestReadyHardStatesStayValid(t *testing.T) {
+	nw := newTestNetwork(t, 3)
+	nw.campaign(1)
+	type kept struct {
+		hs   *raftpb.HardState
+		desc string
+	}
+	var all []kept
+	leader := nw.nodes[1].rn
+	for i := range 40 {
+		if err := leader.Propose(fmt.Appendf(nil, "p%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		for busy := true; busy; {
+			busy = false
+			for _, id := range nw.ids {
+				rn := nw.nodes[id].rn
+				if !rn.HasReady() {
+					continue
+				}
+				busy = true
+				rd := rn.Ready()
+				if rd.HardState != nil {
+					all = append(all, kept{rd.HardState, raftpb.DescribeHardState(rd.HardState)})
+				}
+				if err := nw.nodes[id].storage.Append(rd.Entries); err != nil {
+					t.Fatal(err)
+				}
+				nw.queue = append(nw.queue, rd.Messages...)
+				rn.Advance(rd)
+			}
+			if nw.deliver() {
+				busy = true
+			}
+		}
+	}
+	if len(all) < 3*40 {
+		t.Fatalf("only %d hard states for 40 commits on 3 nodes", len(all))
+	}
+	seen := map[*raftpb.HardState]bool{}
+	for i, k := range all {
+		if seen[k.hs] {
+			t.Fatalf("hard state %d (%s) was handed out twice", i, k.desc)
+		}
+		seen[k.hs] = true
+		if got := raftpb.DescribeHardState(k.hs); got != k.desc {
+			t.Fatalf("hard state %d changed after it was handed out: was %s, now %s", i, k.desc, got)
+		}
+	}
+}

@@ -27,6 +27,8 @@ type RawNode struct {
 	// onAdvance is what the last Ready's writes and applies acknowledge
 	// once Advance is called (synchronous storage mode only).
 	onAdvance advanceAcks
+	// hardStates holds the unused slots of newHardState's current array.
+	hardStates []raftpb.HardState
 }
 
 // advanceAcks is the synchronous-mode form of the storage append and

@@ -89,7 +89,7 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 	}
 	hs := r.hardStateValue()
 	if hs != rn.prevHardSt {
-		rd.HardState = &raftpb.HardState{Term: hs.term, Vote: hs.vote, Commit: hs.commit}
+		rd.HardState = rn.newHardState(hs)
 	}
 	if r.raftLog.hasNextUnstableSnapshot() {
 		rd.Snapshot = r.raftLog.nextUnstableSnapshot()
@@ -117,6 +117,24 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 		}
 	}
 	return rd
+}
+
+// hardStateSlab is how many Ready.HardState values newHardState allocates
+// at once.
+const hardStateSlab = 8
+
+// newHardState returns hs as a *raftpb.HardState for a Ready, carved from
+// an array of hardStateSlab: one allocation serves several Readys. A slot
+// is handed out once and never reused, so the application may keep the
+// pointer as long as it likes (the array lives as long as any of them).
+func (rn *RawNode) newHardState(hs hardStateValue) *raftpb.HardState {
+	if len(rn.hardStates) == 0 {
+		rn.hardStates = make([]raftpb.HardState, hardStateSlab)
+	}
+	p := &rn.hardStates[0]
+	rn.hardStates = rn.hardStates[1:]
+	p.Term, p.Vote, p.Commit = hs.term, hs.vote, hs.commit
+	return p
 }
 
 // acceptReady records that rd was handed to the application.
