@@ -58,6 +58,16 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	if early {
 		s.trans.send(rd.Messages)
 	}
+	// Committed entries that come before this Ready's new entries were
+	// made durable here by an earlier Ready (and are durable on a quorum,
+	// or they would not be committed), so they can be applied, and their
+	// clients answered, without waiting for this Ready's fsync. Only the
+	// committed entries among this Ready's own Entries must wait (the
+	// library's "persist first, then apply").
+	applyNow, applyLater := splitCommitted(rd)
+	if err := s.applyTimed(applyNow); err != nil {
+		return err
+	}
 	// a, b: the snapshot, entries and hard state, in one batch, synced
 	// when raft says so.
 	if err := s.storage.saveReady(rd); err != nil {
@@ -79,13 +89,9 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	if !early {
 		s.trans.send(rd.Messages)
 	}
-	// d: apply.
-	if len(rd.CommittedEntries) > 0 {
-		start := time.Now()
-		if err := s.apply(rd.CommittedEntries); err != nil {
-			return err
-		}
-		s.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	// d: apply the rest.
+	if err := s.applyTimed(applyLater); err != nil {
+		return err
 	}
 	// e: reads wait for their index to be applied on their own.
 	for _, rs := range rd.ReadStates {
@@ -96,6 +102,39 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	s.maybeSnapshot()
 	// f.
 	s.node.Advance()
+	return nil
+}
+
+// splitCommitted splits rd's committed entries into those that may be
+// applied before rd is persisted (already in local storage) and those that
+// must wait for it. With a snapshot everything waits: the snapshot is
+// restored first.
+func splitCommitted(rd *raft.Ready) (now, later []*raftpb.Entry) {
+	ents := rd.CommittedEntries
+	if rd.Snapshot != nil {
+		return nil, ents
+	}
+	if len(rd.Entries) == 0 {
+		return ents, nil
+	}
+	first := rd.Entries[0].Index
+	i := 0
+	for i < len(ents) && ents[i].Index < first {
+		i++
+	}
+	return ents[:i], ents[i:]
+}
+
+// applyTimed applies ents and records how long it took.
+func (s *server) applyTimed(ents []*raftpb.Entry) error {
+	if len(ents) == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := s.apply(ents); err != nil {
+		return err
+	}
+	s.metrics.applyLatency.Observe(time.Since(start).Seconds())
 	return nil
 }
 
