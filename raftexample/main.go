@@ -31,6 +31,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // options are the command-line flags.
@@ -49,6 +52,7 @@ type options struct {
 	peerCert      string
 	peerKey       string
 	peerCA        string
+	raftLog       string
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -68,6 +72,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.peerCert, "peer-cert", "", "PEM certificate for mutual TLS between peers")
 	fs.StringVar(&o.peerKey, "peer-key", "", "PEM key for --peer-cert")
 	fs.StringVar(&o.peerCA, "peer-ca", "", "PEM CA that signs every peer's certificate")
+	fs.StringVar(&o.raftLog, "raft-log", "warn", "level of the raft library's log on stderr: debug, info, warn, error or off")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -107,7 +112,12 @@ func runCommand(o *options, sig <-chan os.Signal, started func([]*server)) error
 	if err != nil {
 		return err
 	}
+	raftLogger, err := newRaftLogger(o.raftLog)
+	if err != nil {
+		return err
+	}
 	base := serverConfig{
+		raftLogger:      raftLogger,
 		join:            o.join,
 		clusterToken:    o.clusterToken,
 		tick:            o.tick,
@@ -185,4 +195,21 @@ func runCommand(o *options, sig <-chan os.Signal, started func([]*server)) error
 	log.Printf("%v: flushing and closing", got)
 	closeAll()
 	return nil
+}
+
+// newRaftLogger returns a console logger on stderr at the given level, or
+// nil for "off".
+func newRaftLogger(level string) (*zap.Logger, error) {
+	if level == "off" {
+		return nil, nil
+	}
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--raft-log: %w", err)
+	}
+	cfg := zap.NewDevelopmentConfig()
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.DisableStacktrace = true
+	cfg.Development = false
+	return cfg.Build()
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed901663da/raft"
 	"github.com/seed901663da/raft/raftpb"
 )
@@ -49,6 +51,8 @@ type serverConfig struct {
 	tls *tlsFiles // nil: plaintext between peers
 
 	logger *log.Logger // nil: the standard logger, prefixed with the node ID
+	// raftLogger receives the raft library's structured log; nil: none.
+	raftLogger *zap.Logger
 }
 
 func (c serverConfig) withDefaults() serverConfig {
@@ -205,6 +209,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		CheckQuorum:               true,
 		PreVote:                   true,
 		StepDownOnRemoval:         true,
+		Logger:                    cfg.raftLogger,
 	}
 	switch {
 	case fresh && !cfg.join:
