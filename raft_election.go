@@ -115,7 +115,34 @@ func (r *raft) handleVoteRequest(m *raftpb.Message) {
 		zap.Stringer("type", m.Type), zap.Uint64("from", m.From), zap.Uint64("msg_term", m.Term),
 		zap.Uint64("term", r.Term), zap.Uint64("vote", r.Vote), zap.Uint64("last_index", lastIndex),
 		zap.Uint64("last_term", lastTerm))
-	r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.VoteResponseType(m.Type), Reject: true, Epoch: m.Epoch})
+	resp := &raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.VoteResponseType(m.Type), Reject: true, Epoch: m.Epoch}
+	if !r.isVoter() {
+		// We may hold the longest log and never campaign (we are not a
+		// voter in the configuration we applied), while the candidate
+		// still counts our vote in a configuration it has not learned is
+		// replaced: a joint one whose outgoing half needs us. Without help
+		// it could never win. Tell it the commit point we know, up to its
+		// last index, with our term there; see learnCommit.
+		if ci := min(r.raftLog.committed, m.Index); ci > 0 {
+			if t, err := r.raftLog.term(ci); err == nil {
+				resp.Index, resp.LogTerm = ci, t
+			}
+		}
+	}
+	r.send(resp)
+}
+
+// learnCommit takes the commit point a rejecting voter told us (see
+// handleVoteRequest). It is committed, and if our entry there has the same
+// term, our log up to it is the voter's (Log Matching, paper §5.3): it is
+// committed for us too, and applying it may move us to the configuration
+// that no longer needs the voter.
+func (r *raft) learnCommit(m *raftpb.Message) {
+	if m.Index > r.raftLog.committed && r.raftLog.matchTerm(m.Index, m.LogTerm) {
+		r.logger.Info("learned commit index from a vote rejection",
+			zap.Uint64("from", m.From), zap.Uint64("commit", m.Index))
+		r.raftLog.commitTo(m.Index)
+	}
 }
 
 // stepCandidate is the step function of candidates and pre-candidates.
@@ -151,6 +178,9 @@ func (r *raft) handleVoteResponse(m *raftpb.Message) {
 		r.logger.Info("ignored vote response from unknown or stale peer",
 			zap.Uint64("from", m.From), zap.Uint64("epoch", m.Epoch))
 		return
+	}
+	if m.Reject {
+		r.learnCommit(m)
 	}
 	r.trk.RecordVote(m.From, !m.Reject)
 	granted, rejected, res := r.trk.TallyVotes()
