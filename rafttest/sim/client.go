@@ -88,7 +88,7 @@ func (s *Sim) startOp(c *client) {
 	}
 	n := s.nodes[c.node]
 	c.inc = n.inc
-	if !n.up {
+	if !n.up || s.hung(n) {
 		s.schedule(event{at: s.now + r.between(thinkMin, thinkMax), kind: evClient, arg: int(c.id), inc: c.opSeq})
 		return
 	}

@@ -82,6 +82,12 @@ type Sim struct {
 	commitMax    uint64
 
 	viol *Violation
+	// hangAt and hang are a test hook: from virtual time hangAt on, the
+	// listed nodes stop processing anything while they stay up and
+	// connected (a hung process). Tests use it to prove that the deadlock
+	// monitor fires.
+	hangAt int64
+	hang   []bool
 	// skipDurableCheck turns off the restart-time comparison of a disk
 	// with what it synced (mutation tests use it to prove that the
 	// protocol-level checks catch a lying disk too).
@@ -217,6 +223,10 @@ func (s *Sim) handle(e *event) {
 		if !n.up || n.inc != e.inc {
 			return
 		}
+		if s.hung(n) {
+			s.schedule(event{at: s.now + n.tickEvery, kind: evTick, node: n.idx, inc: n.inc})
+			return
+		}
 		n.rn.Tick()
 		s.drain(n)
 		s.schedule(event{at: s.now + n.tickEvery, kind: evTick, node: n.idx, inc: n.inc})
@@ -296,13 +306,17 @@ func (s *Sim) deliver(m *raftpb.Message) {
 			}()
 		}
 	}
-	if !ok {
+	if !ok || s.hung(n) {
 		return
 	}
 	if err := n.rn.Step(m); err != nil {
 		return // stale responses from removed peers and the like
 	}
 	s.drain(n)
+}
+
+func (s *Sim) hung(n *node) bool {
+	return s.hang != nil && s.hang[n.idx] && s.now >= s.hangAt
 }
 
 // monitor looks for a stalled cluster: one that commits nothing for a

@@ -101,3 +101,35 @@ func TestParseFaults(t *testing.T) {
 		t.Fatal("4 nodes accepted")
 	}
 }
+
+// TestDeadlockDetected hangs two of three nodes (up and connected, but
+// processing nothing) and expects the monitor to report a deadlock: the
+// cluster can commit nothing although the network would let it.
+func TestDeadlockDetected(t *testing.T) {
+	s, err := New(Options{Seed: 1, Nodes: 3, Duration: 20_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hangAt, s.hang = 5_000, []bool{true, true, false}
+	res := s.Run()
+	if res.Violation == nil || res.Violation.Kind != KindDeadlock {
+		t.Fatalf("want a deadlock, got %v", res.Violation)
+	}
+	if at := res.Violation.At; at < 5_000+stallWindow || at > 5_000+stallWindow+2*monitorEvery+2*electionTick*tickMS {
+		t.Fatalf("deadlock reported at t=%d, want soon after %d", at, 5_000+stallWindow)
+	}
+}
+
+// TestLivenessFailureDetected hangs a majority for good, across the heal
+// phase, and expects the liveness check to fail.
+func TestLivenessFailureDetected(t *testing.T) {
+	s, err := New(Options{Seed: 1, Nodes: 3, Duration: 2_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hangAt, s.hang = 1_500, []bool{true, true, false}
+	res := s.Run()
+	if res.Violation == nil || res.Violation.Kind != KindLiveness {
+		t.Fatalf("want a liveness failure, got %v", res.Violation)
+	}
+}
