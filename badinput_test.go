@@ -166,6 +166,11 @@ func TestStepBadInput(t *testing.T) {
 			return &raftpb.Message{Type: raftpb.MsgSnap, From: 2, To: 1, Term: r.Term,
 				Snapshot: snapWith(&raftpb.ConfState{Voters: []uint64{1, 2}, Learners: []uint64{2}})}
 		}, nil, "ignored snapshot with invalid ConfState"},
+		{"snapshot of a term beyond the sender's", "follower", func(r *raft) *raftpb.Message {
+			return &raftpb.Message{Type: raftpb.MsgSnap, From: 2, To: 1, Term: r.Term,
+				Snapshot: &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: 10, Term: r.Term + 4,
+					ConfState: &raftpb.ConfState{Voters: peers123}}}}
+		}, nil, "ignored snapshot of a term beyond the sender's"},
 		{"snapshot without this node", "follower", func(r *raft) *raftpb.Message {
 			return &raftpb.Message{Type: raftpb.MsgSnap, From: 2, To: 1, Term: r.Term,
 				Snapshot: snapWith(&raftpb.ConfState{Voters: []uint64{2, 3}})}

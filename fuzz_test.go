@@ -12,8 +12,9 @@ import (
 // FuzzStep feeds arbitrary messages to a RawNode in every role and checks
 // that it neither panics nor breaks an invariant: the term and the commit
 // index never go back, the commit index stays within the log, committed
-// entries never change, the log's terms never decrease, a learner never
-// campaigns, and Ready never hands out malformed work.
+// entries never change, the log's terms never decrease nor exceed the
+// node's term, a learner never campaigns, and Ready never hands out
+// malformed work.
 //
 // The input is a role selector and a program. Each operation of the
 // program either ticks, runs a Ready/Advance cycle, proposes, or steps a
@@ -276,6 +277,9 @@ func (inv *stepInvariants) check(t *testing.T, after string) {
 		}
 		if e.Term < prevTerm {
 			fail("term %d at index %d follows term %d", e.Term, e.Index, prevTerm)
+		}
+		if e.Term > r.Term {
+			fail("entry %d has term %d, beyond the node's term %d", e.Index, e.Term, r.Term)
 		}
 		prevTerm = e.Term
 		if e.Index > l.committed {

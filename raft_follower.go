@@ -161,6 +161,13 @@ func (r *raft) handleSnapshot(m *raftpb.Message) {
 		return
 	}
 	sindex, sterm := s.Metadata.Index, s.Metadata.Term
+	if sterm > m.Term {
+		// A leader's log holds no entry of a term beyond its own; such a
+		// snapshot would make our log look newer than any other.
+		r.logger.Warn("ignored snapshot of a term beyond the sender's", zap.Uint64("from", m.From),
+			zap.Uint64("snap_term", sterm), zap.Uint64("msg_term", m.Term))
+		return
+	}
 	if r.restore(s) {
 		r.logger.Info("restored snapshot", zap.Uint64("from", m.From),
 			zap.Uint64("snap_index", sindex), zap.Uint64("snap_term", sterm))
