@@ -22,10 +22,15 @@ const (
 	// heartbeats acknowledged by a quorum (Raft thesis §6.4). It is safe
 	// whatever the clocks do.
 	ReadOnlySafe ReadOnlyOption = iota
-	// ReadOnlyLeaseBased trusts the leader lease that CheckQuorum maintains
-	// (thesis §6.4.1) and answers reads without a heartbeat round. It is
-	// only correct while clock drift between nodes is bounded; it requires
-	// CheckQuorum.
+	// ReadOnlyLeaseBased trusts a leader lease (thesis §6.4.1) and answers
+	// reads without a heartbeat round of their own. The lease lasts
+	// (ElectionTick-1)*2/3 of the leader's ticks from the sending of the
+	// latest heartbeat a quorum acknowledged, and ends when the leader
+	// starts a leadership transfer. It is only correct while no node's
+	// clock runs more than 1.5 times as fast as another's; it requires
+	// CheckQuorum. In this mode a node restarting with a persisted term
+	// refuses votes for an election timeout, since it may have been part
+	// of a lease before it went down.
 	ReadOnlyLeaseBased
 )
 
