@@ -250,7 +250,7 @@ func readSummary(path string) (*summary, error) {
 }
 
 // compareUsage is the compare subcommand's synopsis.
-const compareUsage = "usage: kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json[,FILE.json...] ..."
+const compareUsage = "usage: kvbench compare [-min-put-ratio R] [-max-p99-ratio R] NAME=FILE.json[,FILE.json...] [NAME=FILE.json...]"
 
 // compare prints the summaries named by args (each NAME=FILE, or
 // NAME=FILE,FILE,... for the medians of several runs) side by side, with
