@@ -43,6 +43,9 @@ func run() error {
 	noLin := flag.Bool("nolin", false, "skip the linearizability check")
 	flag.Parse()
 
+	if err := applyMutations(); err != nil {
+		return err
+	}
 	f, err := sim.ParseFaults(*faults)
 	if err != nil {
 		return err
@@ -121,9 +124,9 @@ func run() error {
 						if so.Keep != nil && len(so.Keep) < len(res.Schedule) {
 							report += fmt.Sprintf("(shrunk the fault schedule from %d to %d entries)\n", len(res.Schedule), len(so.Keep))
 						}
-						report += sim.Describe(so, sres) + "\n"
+						report += fixReplay(sim.Describe(so, sres)) + "\n"
 					} else {
-						report = fmt.Sprintf("FAIL seed %d: %s\n  replay: %s\n", s, res.Violation, sim.ReplayCommand(o))
+						report = fmt.Sprintf("FAIL seed %d: %s\n  replay: %s\n", s, res.Violation, fixReplay(sim.ReplayCommand(o)))
 					}
 					mu.Lock()
 					fmt.Print(report)
