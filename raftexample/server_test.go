@@ -185,6 +185,20 @@ func TestClusterLeaderFailover(t *testing.T) {
 	// The old leader comes back, catches up and agrees.
 	c.start(lead, nil)
 	c.waitLeader() // the others reconnect to it after their backoff
+	target, err := c.status(newLead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the old leader to catch up", func() error {
+		st, err := c.status(lead)
+		if err != nil {
+			return err
+		}
+		if st.Applied < target.Commit {
+			return fmt.Errorf("applied %d, leader's commit was %d", st.Applied, target.Commit)
+		}
+		return nil
+	})
 	for _, key := range acked {
 		if v, ok := c.get(lead, key, false); !ok || v != key {
 			t.Fatalf("restarted old leader %d: acknowledged write %s = %q, %v", lead, key, v, ok)
