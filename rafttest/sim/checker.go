@@ -75,10 +75,6 @@ func (l *logView) reset(base uint64, id entryID) {
 	l.ccs = l.ccs[:0]
 }
 
-func entryHash(prev uint64, e *raftpb.Entry) uint64 {
-	return mixHash(prev, contentHash(e))
-}
-
 func mixHash(prev, content uint64) uint64 {
 	h := (prev ^ 0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
 	h = (h ^ content) * 0x94d049bb133111eb

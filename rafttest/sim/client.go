@@ -190,9 +190,8 @@ func (s *Sim) leader() *node {
 // markerState drives the heal phase's liveness probe: a write that a
 // leader must commit once all faults are gone.
 type markerState struct {
-	seq      uint32
-	proposed int64
-	done     bool
+	seq  uint32
+	done bool
 }
 
 func (m *markerState) applied(s *Sim, n *node, c cmd) {

@@ -88,11 +88,6 @@ func (f *FaultEvent) String() string {
 	return b.String()
 }
 
-// lasting reports whether the fault has an end.
-func (k faultKind) lasting() bool {
-	return k != fCompact && k != fTransfer && k != fConf
-}
-
 // genSchedule draws the fault schedule of a run.
 func genSchedule(r *rng, o Options) []FaultEvent {
 	type choice struct {

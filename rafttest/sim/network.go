@@ -21,12 +21,6 @@ type network struct {
 	// lastAt[from*n+to] is the latest delivery time scheduled on the
 	// link, to keep links FIFO.
 	lastAt []int64
-
-	base struct {
-		dropP, dupP float64
-		jitter      int64
-		reorder     bool
-	}
 }
 
 func newNetwork(n int) *network {

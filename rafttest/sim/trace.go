@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/seed901663da/raft/raftpb"
 )
 
 // traceRec is one processed event in a form that does not alias the
@@ -146,9 +144,4 @@ func (t *tracer) tail() []string {
 	}
 	add(t.ring[:t.next])
 	return out
-}
-
-// msgSummary is a short description of m for notes.
-func msgSummary(m *raftpb.Message) string {
-	return fmt.Sprintf("%s %d->%d term=%d index=%d", m.Type, m.From, m.To, m.Term, m.Index)
 }
