@@ -41,47 +41,84 @@ func FuzzStep(f *testing.F) {
 	})
 }
 
+// fuzzMode is how a fuzzed node is configured, besides its role.
+type fuzzMode struct {
+	checkQuorum bool
+	// async turns on AsyncStorageWrites: fuzzReady then carries out the
+	// local storage messages instead of calling Advance.
+	async bool
+}
+
 // fuzzRoles are the setups FuzzStep's role byte selects: node 1, with log
-// [1 1] at term 1, in each role; PreVote and CheckQuorum vary too.
+// [1 1] at term 1, in each role.
 var fuzzRoles = []struct {
 	name  string
-	setup func(t *testing.T, checkQuorum bool) *testNode
+	setup func(t *testing.T, mode fuzzMode) *testNode
 }{
-	{"follower", func(t *testing.T, cq bool) *testNode { return fuzzVoter(t, cq, false) }},
-	{"candidate", func(t *testing.T, cq bool) *testNode {
-		n := fuzzVoter(t, cq, false)
-		makeCandidate(t, n)
+	{"follower", func(t *testing.T, mode fuzzMode) *testNode { return fuzzVoter(t, mode, false) }},
+	{"candidate", func(t *testing.T, mode fuzzMode) *testNode {
+		n := fuzzVoter(t, mode, false)
+		fuzzCampaign(t, n)
 		return n
 	}},
-	{"pre-candidate", func(t *testing.T, cq bool) *testNode {
-		n := fuzzVoter(t, cq, true)
-		makeCandidate(t, n)
+	{"pre-candidate", func(t *testing.T, mode fuzzMode) *testNode {
+		n := fuzzVoter(t, mode, true)
+		fuzzCampaign(t, n)
 		return n
 	}},
-	{"leader", func(t *testing.T, cq bool) *testNode {
-		n := fuzzVoter(t, cq, false)
-		makeLeader(t, n)
+	{"leader", func(t *testing.T, mode fuzzMode) *testNode {
+		n := fuzzVoter(t, mode, false)
+		fuzzCampaign(t, n)
+		r := n.rn.raft
+		if err := n.rn.Step(&raftpb.Message{From: 2, To: 1, Type: raftpb.MsgVoteResp, Term: r.Term, Epoch: r.trk.Progress[2].Epoch}); err != nil {
+			t.Fatal(err)
+		}
+		fuzzDrain(t, n)
 		return n
 	}},
-	{"learner", func(t *testing.T, cq bool) *testNode {
+	{"learner", func(t *testing.T, mode fuzzMode) *testNode {
 		s := newVoterStorage(t, nil, []uint64{1, 1}, &raftpb.HardState{Term: 1, Commit: 1})
 		s.snapshot.Metadata.ConfState = &raftpb.ConfState{Voters: []uint64{2, 3}, Learners: []uint64{1}}
-		return newTestNode(t, 1, s, func(c *Config) { c.CheckQuorum = cq })
+		return newTestNode(t, 1, s, func(c *Config) {
+			c.CheckQuorum = mode.checkQuorum
+			c.AsyncStorageWrites = mode.async
+		})
 	}},
 }
 
-func fuzzVoter(t *testing.T, checkQuorum, preVote bool) *testNode {
+func fuzzVoter(t *testing.T, mode fuzzMode, preVote bool) *testNode {
 	s := newVoterStorage(t, peers123, []uint64{1, 1}, &raftpb.HardState{Term: 1, Commit: 1})
 	return newTestNode(t, 1, s, func(c *Config) {
-		c.CheckQuorum = checkQuorum
+		c.CheckQuorum = mode.checkQuorum
+		c.AsyncStorageWrites = mode.async
 		c.PreVote = preVote
 		c.MaxInflightMsgs = 4
 	})
 }
 
+func fuzzCampaign(t *testing.T, n *testNode) {
+	if err := n.rn.Campaign(); err != nil {
+		t.Fatal(err)
+	}
+	fuzzDrain(t, n)
+}
+
+// fuzzDrain handles Readys until the node has nothing left to do.
+func fuzzDrain(t *testing.T, n *testNode) {
+	for i := 0; n.rn.HasReady(); i++ {
+		if i > 100 {
+			t.Fatal("the node keeps producing Readys")
+		}
+		fuzzReady(t, n)
+	}
+}
+
+// fuzzNode sets up the node a role byte selects: the role, then
+// CheckQuorum, then AsyncStorageWrites.
 func fuzzNode(t *testing.T, role uint8) *testNode {
-	setup := fuzzRoles[int(role)%len(fuzzRoles)]
-	return setup.setup(t, role/uint8(len(fuzzRoles))%2 == 1)
+	k := uint8(len(fuzzRoles))
+	setup := fuzzRoles[role%k]
+	return setup.setup(t, fuzzMode{checkQuorum: role/k%2 == 1, async: role/(2*k)%2 == 1})
 }
 
 // fuzzReader hands out the bytes of a fuzz program; past the end it
@@ -195,34 +232,79 @@ func reshape(r *raft, m *raftpb.Message, flags byte, in *fuzzReader) {
 	}
 }
 
-// fuzzReady runs a Ready/Advance cycle the way an application must, and
-// checks what the Ready hands out.
+// fuzzReady handles one Ready the way an application must, and checks
+// what it hands out. Messages to peers go nowhere.
 func fuzzReady(t *testing.T, n *testNode) {
 	t.Helper()
 	if !n.rn.HasReady() {
 		return
 	}
-	id := n.rn.raft.id
 	rd := n.rn.Ready()
+	if !n.rn.asyncStorageWrites {
+		checkPeerMsgs(t, n, rd.Messages)
+		fuzzPersist(t, n, rd.Snapshot, rd.Entries, rd.HardState)
+		fuzzApply(n, rd.CommittedEntries)
+		n.rn.Advance(rd)
+		return
+	}
 	for _, m := range rd.Messages {
+		switch m.To {
+		case LocalAppendThread:
+			var hs *raftpb.HardState
+			if m.Term != 0 {
+				hs = &raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
+			}
+			fuzzPersist(t, n, m.Snapshot, m.Entries, hs)
+		case LocalApplyThread:
+			fuzzApply(n, m.Entries)
+		default:
+			checkPeerMsgs(t, n, []*raftpb.Message{m})
+			continue
+		}
+		var toPeers []*raftpb.Message
+		for _, resp := range m.Responses {
+			if resp.To == n.rn.raft.id {
+				// Our own acks; refusals (a peer gone from a garbage
+				// configuration, say) are fine.
+				_ = n.rn.Step(resp)
+			} else {
+				toPeers = append(toPeers, resp)
+			}
+		}
+		checkPeerMsgs(t, n, toPeers)
+	}
+}
+
+// checkPeerMsgs fails if a message meant for a peer is malformed.
+func checkPeerMsgs(t *testing.T, n *testNode, msgs []*raftpb.Message) {
+	t.Helper()
+	id := n.rn.raft.id
+	for _, m := range msgs {
 		if m.To == id || m.To == None || !m.Type.IsKnown() || m.Type.IsLocal() && m.Type != raftpb.MsgProp && m.Type != raftpb.MsgReadIndex {
 			t.Fatalf("Ready hands out a malformed message: %s", raftpb.DescribeMessage(m, nil))
 		}
 	}
-	if rd.Snapshot != nil {
-		if err := n.storage.ApplySnapshot(rd.Snapshot); err != nil {
-			t.Fatalf("Ready's snapshot does not apply: %v", err)
+}
+
+func fuzzPersist(t *testing.T, n *testNode, snap *raftpb.Snapshot, ents []*raftpb.Entry, hs *raftpb.HardState) {
+	t.Helper()
+	if snap != nil {
+		if err := n.storage.ApplySnapshot(snap); err != nil {
+			t.Fatalf("the snapshot to persist does not apply: %v", err)
 		}
 	}
-	if err := n.storage.Append(rd.Entries); err != nil {
-		t.Fatalf("Ready's entries do not append: %v", err)
+	if err := n.storage.Append(ents); err != nil {
+		t.Fatalf("the entries to persist do not append: %v", err)
 	}
-	if rd.HardState != nil {
-		if err := n.storage.SetHardState(rd.HardState); err != nil {
+	if hs != nil {
+		if err := n.storage.SetHardState(hs); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, e := range rd.CommittedEntries {
+}
+
+func fuzzApply(n *testNode, ents []*raftpb.Entry) {
+	for _, e := range ents {
 		if e.Type == raftpb.EntryConfChange || e.Type == raftpb.EntryConfChangeV2 {
 			// Garbage from a peer may commit garbage conf changes; an
 			// error is the right answer to those.
@@ -231,7 +313,6 @@ func fuzzReady(t *testing.T, n *testNode) {
 			}
 		}
 	}
-	n.rn.Advance(rd)
 }
 
 // stepInvariants remembers what must not change from one step to the next.
@@ -350,7 +431,7 @@ func fuzzSeeds() []fuzzSeed {
 		enc(&raftpb.Message{}, 0xff, 4, 1, 1, 1, 0, 1, 3),
 	}
 	var out []fuzzSeed
-	for role := range 2 * len(fuzzRoles) {
+	for role := range 4 * len(fuzzRoles) {
 		for _, m := range msgs {
 			// Step, run the Ready, tick, step again.
 			prog := append(append(append([]byte{}, m...), fuzzOpReady, fuzzOpTick), m...)
@@ -361,19 +442,22 @@ func fuzzSeeds() []fuzzSeed {
 	return out
 }
 
-// TestFuzzStepSeeds runs the seed corpus with a failure message per role,
-// and checks that the corpus reaches every role.
+// TestFuzzStepSeeds checks that the role setups reach every role, in
+// both storage modes.
 func TestFuzzStepSeeds(t *testing.T) {
-	for i, role := range fuzzRoles {
-		n := role.setup(t, false)
-		want := map[string]StateType{"follower": StateFollower, "candidate": StateCandidate,
-			"pre-candidate": StatePreCandidate, "leader": StateLeader, "learner": StateFollower}[role.name]
-		if got := n.rn.raft.state; got != want {
-			t.Errorf("role %d (%s) sets up a %s", i, role.name, got)
+	want := map[string]StateType{"follower": StateFollower, "candidate": StateCandidate,
+		"pre-candidate": StatePreCandidate, "leader": StateLeader, "learner": StateFollower}
+	for role := range 4 * len(fuzzRoles) {
+		n := fuzzNode(t, uint8(role))
+		name := fuzzRoles[role%len(fuzzRoles)].name
+		if got := n.rn.raft.state; got != want[name] {
+			t.Errorf("role byte %d (%s) sets up a %s", role, name, got)
 		}
-	}
-	n := fuzzRoles[4].setup(t, false)
-	if pr := n.rn.raft.trk.Progress[1]; pr == nil || !pr.IsLearner {
-		t.Errorf("the learner setup is not a learner: %v", n.rn.raft.trk.Config)
+		if async := role/(2*len(fuzzRoles))%2 == 1; n.rn.asyncStorageWrites != async {
+			t.Errorf("role byte %d: async storage writes %t, want %t", role, n.rn.asyncStorageWrites, async)
+		}
+		if pr := n.rn.raft.trk.Progress[1]; name == "learner" && (pr == nil || !pr.IsLearner) {
+			t.Errorf("the learner setup is not a learner: %v", n.rn.raft.trk.Config)
+		}
 	}
 }
