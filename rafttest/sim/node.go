@@ -34,6 +34,9 @@ type node struct {
 	// snapFailed are peers whose MsgSnap the network lost during the
 	// current Ready, to report after it.
 	snapFailed []uint64
+	// unreachable are peers a message to which the network refused
+	// during the current Ready, to report after it.
+	unreachable []uint64
 	// draining guards against re-entering drain.
 	draining bool
 }
@@ -82,7 +85,7 @@ func (s *Sim) crash(n *node) {
 	n.up = false
 	n.inc++
 	n.rn = nil
-	n.appendQ, n.applyQ, n.snapFailed = nil, nil, nil
+	n.appendQ, n.applyQ, n.snapFailed, n.unreachable = nil, nil, nil, nil
 	n.disk.crash()
 	s.tr.note(s.steps, s.now, n.id, "crash")
 }
@@ -141,6 +144,11 @@ func (s *Sim) drain(n *node) {
 			to := n.snapFailed[0]
 			n.snapFailed = n.snapFailed[1:]
 			n.rn.ReportSnapshot(to, raft.SnapshotFailure)
+		}
+		for len(n.unreachable) > 0 && n.up {
+			to := n.unreachable[0]
+			n.unreachable = n.unreachable[1:]
+			n.rn.ReportUnreachable(to)
 		}
 	}
 }

@@ -274,9 +274,12 @@ func (s *Sim) send(from *node, m *raftpb.Message) {
 	}
 	at1, at2, copies := s.net.route(s.rNet, s.now, from.idx, to)
 	if copies == 0 {
+		// Reported once the current Ready is done (see drain). A real
+		// transport notices some losses (a refused connection), not all.
 		if m.Type == raftpb.MsgSnap {
-			// Reported once the current Ready is done (see drain).
 			from.snapFailed = append(from.snapFailed, m.To)
+		} else if !s.net.connected(from.idx, to) && s.rNet.chance(0.5) {
+			from.unreachable = append(from.unreachable, m.To)
 		}
 		return
 	}
