@@ -289,6 +289,10 @@ func (s *Sim) confChange(a, b int) string {
 	}
 	s.lastDisrupt = s.now
 	err := l.rn.ProposeConfChange(cc)
+	if s.noConfValidation {
+		// Test hook: a second change right behind the first.
+		_ = l.rn.ProposeConfChange(cc)
+	}
 	s.drain(l)
 	if err != nil {
 		return fmt.Sprintf(" %s at n%d: %v", desc, l.id, err)

@@ -47,19 +47,21 @@ func (s *Sim) newConfig(n *node, applied uint64) *raft.Config {
 		ro = raft.ReadOnlyLeaseBased
 	}
 	return &raft.Config{
-		ID:                 n.id,
-		ElectionTick:       electionTick,
-		HeartbeatTick:      heartbeatTick,
-		Storage:            n.disk.ms,
-		Applied:            applied,
-		MaxSizePerMsg:      s.maxMsgSize,
-		MaxInflightMsgs:    s.maxInflight,
-		CheckQuorum:        s.checkQuorum,
-		PreVote:            s.preVote,
-		ReadOnlyOption:     ro,
-		StepDownOnRemoval:  s.stepDownOnRemoval,
-		AsyncStorageWrites: s.async,
-		Logger:             s.o.Logger,
+		ID:                n.id,
+		ElectionTick:      electionTick,
+		HeartbeatTick:     heartbeatTick,
+		Storage:           n.disk.ms,
+		Applied:           applied,
+		MaxSizePerMsg:     s.maxMsgSize,
+		MaxInflightMsgs:   s.maxInflight,
+		CheckQuorum:       s.checkQuorum,
+		PreVote:           s.preVote,
+		ReadOnlyOption:    ro,
+		StepDownOnRemoval: s.stepDownOnRemoval,
+
+		DisableConfChangeValidation: s.noConfValidation,
+		AsyncStorageWrites:          s.async,
+		Logger:                      s.o.Logger,
 		// Each incarnation draws its own timeouts, from the seed.
 		Rand: newRNG(s.o.Seed, 1000+n.id*1_000_003+uint64(n.inc)),
 	}

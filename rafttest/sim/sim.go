@@ -88,6 +88,11 @@ type Sim struct {
 	// monitor fires.
 	hangAt int64
 	hang   []bool
+	// noConfValidation is a test hook: nodes run with
+	// DisableConfChangeValidation and every conf change is proposed twice
+	// in a row, so leaders append one while another is pending, which the
+	// checker must report.
+	noConfValidation bool
 	// skipDurableCheck turns off the restart-time comparison of a disk
 	// with what it synced (mutation tests use it to prove that the
 	// protocol-level checks catch a lying disk too).

@@ -133,3 +133,25 @@ func TestLivenessFailureDetected(t *testing.T) {
 		t.Fatalf("want a liveness failure, got %v", res.Violation)
 	}
 }
+
+// TestPendingConfChangeDetected runs nodes that do not refuse a conf change
+// while another is unapplied (DisableConfChangeValidation) and expects the
+// checker to report the second one.
+func TestPendingConfChangeDetected(t *testing.T) {
+	f, _ := ParseFaults("conf")
+	for seed := uint64(1); seed <= 50; seed++ {
+		s, err := New(Options{Seed: seed, Nodes: 3, Faults: f, Duration: 10_000, NoLinearizability: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.noConfValidation = true
+		if res := s.Run(); res.Violation != nil {
+			if res.Violation.Kind != KindPendingConfChange {
+				t.Fatalf("seed %d: want %s, got %v", seed, KindPendingConfChange, res.Violation)
+			}
+			t.Logf("seed %d: %v", seed, res.Violation)
+			return
+		}
+	}
+	t.Fatal("no pending conf change reported in 50 seeds")
+}
