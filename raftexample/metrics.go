@@ -29,7 +29,7 @@ type metrics struct {
 	isLeader        prometheus.Gauge
 }
 
-func newMetrics(nodeID uint64, withProcess bool) *metrics {
+func newMetrics(withProcess bool) *metrics {
 	reg := prometheus.NewRegistry()
 	if withProcess {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,7 +85,6 @@ func newMetrics(nodeID uint64, withProcess bool) *metrics {
 	for _, e := range []string{"created", "applied", "sent", "send_failed"} {
 		m.snapshots.WithLabelValues(e)
 	}
-	_ = nodeID
 	return m
 }
 

@@ -161,7 +161,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		logf:     cfg.logger.Printf,
 		kv:       newKVStore(),
 		members:  newMembers(cfg.cluster),
-		metrics:  newMetrics(cfg.id, false),
+		metrics:  newMetrics(true),
 		ids:      newRequestIDs(),
 		loopStop: make(chan struct{}),
 		loopDone: make(chan struct{}),

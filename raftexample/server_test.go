@@ -344,7 +344,6 @@ func TestStartRefusesBadDataDir(t *testing.T) {
 	c := newTestCluster(t, 1, nil)
 	c.waitLeader()
 	c.put(1, "k", "v")
-	dir := c.cfgs[1].dataDir
 	c.crash(1)
 
 	cfg := c.cfgs[1]
@@ -377,7 +376,6 @@ func TestStartRefusesBadDataDir(t *testing.T) {
 	if v, _ := c.get(1, "k", false); v != "v" {
 		t.Fatalf("after refused starts, k = %q", v)
 	}
-	_ = dir
 }
 
 // snapshotsApplied returns how many snapshots from the leader node id has
