@@ -163,9 +163,10 @@ run_raftexample() {
 	cleanup
 }
 
-log "building kvbench and raftexample into $OUT"
+log "building kvbench into $OUT"
 (cd "$ROOT/raftexample" && go build -o "$OUT/kvbench" ./cmd/kvbench)
 if [[ " $SYSTEMS " == *" raftexample "* ]]; then
+	log "building raftexample into $OUT"
 	(cd "$ROOT/raftexample" && go build -o "$OUT/raftexample" .)
 fi
 
