@@ -512,6 +512,13 @@ func (r *raft) stepLowerTerm(m *raftpb.Message) {
 	case m.Type == raftpb.MsgPreVote:
 		// Reject so that a node stuck in an old term learns ours.
 		r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgPreVoteResp, Reject: true, Epoch: m.Epoch})
+	case m.Type == raftpb.MsgVote:
+		// The same for a real election (the paper's RequestVote always
+		// answers with the current term, §5.1). Ignoring it can livelock:
+		// a candidate we never otherwise talk to (it is not a voter in the
+		// configuration we have applied) would go on asking in terms we
+		// have left behind, while we campaign in terms it never hears of.
+		r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgVoteResp, Reject: true, Epoch: m.Epoch})
 	case m.Type == raftpb.MsgStorageAppendResp:
 		// The entries of an older term's write may since have been
 		// replaced in the unstable log, so they are not marked stable
