@@ -83,7 +83,10 @@
 //     needed its vote, for ever (confchange_v2_demote_leader_stepdown_commit.txt);
 //   - likewise a demoted leader that lost its leadership otherwise held the
 //     longest log, refused every candidate and could not campaign itself
-//     (confchange_v2_demoted_learner_longest_log.txt).
+//     (confchange_v2_demoted_learner_longest_log.txt);
+//   - vote requests from an older term went unanswered, so a candidate
+//     that only asks a peer with a stale configuration never learned of
+//     its newer terms and asked for ever (vote_lower_term_reject.txt).
 //
 // # Mutation tests
 //
