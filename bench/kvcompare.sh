@@ -18,6 +18,8 @@
 #                   loads on it, the system that goes first alternating, and
 #                   the tables show per-figure medians over the rounds
 #   SYSTEMS="etcd raftexample"   which systems to run (the comparison needs both)
+#   RAFTEXAMPLE_FLAGS=""         extra raftexample flags, e.g. "-snapshot-entries 100000"
+#                                (etcd 3.4's default --snapshot-count is 100000)
 #   OUT=dir         where binaries, data, logs and JSON results go
 #                   (default: a new temp dir, kept for inspection)
 #
@@ -42,6 +44,7 @@ KEYS=${KEYS:-10000}
 READ_RATIO=${READ_RATIO:-0.5}
 SYSTEMS=${SYSTEMS:-etcd raftexample}
 ROUNDS=${ROUNDS:-1}
+RAFTEXAMPLE_FLAGS=${RAFTEXAMPLE_FLAGS:-}
 OUT=${OUT:-$(mktemp -d -t kvcompare.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -102,6 +105,7 @@ machine() {
 		echo "etcd: $(etcd --version | head -1)"
 	fi
 	echo "raftexample: $(git -C "$ROOT" log -1 --format='%h %s' -- raftexample ':!raftexample/cmd' 2>/dev/null || echo unknown)"
+	echo "raftexample flags: -data-dir $OUT/raftexample-data $RAFTEXAMPLE_FLAGS"
 	echo "load: $CLIENTS clients, $VALUE_SIZE-byte values, $KEYS keys, $WARMUP warmup + $DURATION; mixed run GET ratio $READ_RATIO"
 }
 
@@ -152,7 +156,9 @@ run_etcd() {
 
 run_raftexample() {
 	rm -rf "$OUT/raftexample-data"
-	(cd "$OUT" && exec "$OUT/raftexample" -data-dir "$OUT/raftexample-data") >"$OUT/raftexample.log" 2>&1 &
+	# RAFTEXAMPLE_FLAGS is split into words on purpose.
+	# shellcheck disable=SC2086
+	(cd "$OUT" && exec "$OUT/raftexample" -data-dir "$OUT/raftexample-data" $RAFTEXAMPLE_FLAGS) >"$OUT/raftexample.log" 2>&1 &
 	pids+=($!)
 	local ep urls=()
 	for ep in ${RAFTEXAMPLE_ENDPOINTS//,/ }; do
