@@ -270,3 +270,46 @@ func TestProposeBadEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestStepForgedStorageAcks checks that with AsyncStorageWrites, storage
+// acks naming what the node never handed out (which only a forged or
+// corrupted message can do) are ignored: they used to break applied <=
+// committed and panic. Found by FuzzStep.
+func TestStepForgedStorageAcks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  *raftpb.Message
+		log  string
+	}{
+		{"apply ack beyond what was handed out", &raftpb.Message{Type: raftpb.MsgStorageApplyResp, From: LocalApplyThread, To: 1,
+			Entries: []*raftpb.Entry{{Index: 3, Term: 1}}}, "ignored storage apply ack"},
+		{"apply ack with a nil entry", &raftpb.Message{Type: raftpb.MsgStorageApplyResp, From: LocalApplyThread, To: 1,
+			Entries: []*raftpb.Entry{nil, {Index: 0}}}, "ignored storage apply ack"},
+		{"append ack of a snapshot beyond the commit index", &raftpb.Message{Type: raftpb.MsgStorageAppendResp, From: LocalAppendThread, To: 1,
+			Term: 1, Snapshot: &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: 50, Term: 1}}}, "ignored storage ack of a snapshot"},
+		{"stale append ack of a snapshot beyond the commit index", &raftpb.Message{Type: raftpb.MsgStorageAppendResp, From: LocalAppendThread, To: 1,
+			Term: 1, Snapshot: &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: 50, Term: 1}}}, "ignored storage ack of a snapshot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			n := newTestNode(t, 1, newVoterStorage(t, peers123, []uint64{1, 1}, &raftpb.HardState{Term: 1, Commit: 1}),
+				func(c *Config) { c.AsyncStorageWrites = true; c.Logger = zap.New(core) })
+			if strings.HasPrefix(tc.name, "stale") {
+				// A newer term makes the ack one of an older term.
+				if err := n.rn.Step(&raftpb.Message{Type: raftpb.MsgHeartbeat, From: 2, To: 1, Term: 2, Commit: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := nodeFingerprint(n)
+			if err := n.rn.Step(tc.msg); err != nil {
+				t.Fatalf("Step: %v", err)
+			}
+			if after := nodeFingerprint(n); after != before {
+				t.Fatalf("state changed:\nbefore: %s\nafter:  %s", before, after)
+			}
+			if logs.FilterMessageSnippet(tc.log).Len() == 0 {
+				t.Fatalf("nothing logged about it")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -524,7 +525,7 @@ func (r *raft) stepLowerTerm(m *raftpb.Message) {
 		// replaced in the unstable log, so they are not marked stable
 		// (see handleStorageAppendResp); a snapshot is unaffected.
 		if m.Snapshot != nil {
-			r.appliedSnap(m.Snapshot)
+			r.storageSnapAck(m.Snapshot)
 		}
 	default:
 		r.logger.Debug("ignored message with lower term",
@@ -538,15 +539,36 @@ func (r *raft) handleStorageAppendResp(m *raftpb.Message) {
 		r.raftLog.stableTo(m.Index, m.LogTerm)
 	}
 	if m.Snapshot != nil {
-		r.appliedSnap(m.Snapshot)
+		r.storageSnapAck(m.Snapshot)
 	}
+}
+
+// Storage acks are the application's word, but they arrive through Step
+// like peer messages, so one that names what the node never handed out (a
+// forged or corrupted message) is ignored rather than trusted into
+// breaking applied <= committed.
+
+// storageSnapAck handles the ack that a snapshot is durable. A genuine one
+// is never beyond the commit index, which restoring it moved there.
+func (r *raft) storageSnapAck(snap *raftpb.Snapshot) {
+	if i := snap.GetMetadata().GetIndex(); i > r.raftLog.committed {
+		r.logger.Warn("ignored storage ack of a snapshot beyond the commit index",
+			zap.Uint64("snap_index", i), zap.Uint64("commit", r.raftLog.committed))
+		return
+	}
+	r.appliedSnap(snap)
 }
 
 func (r *raft) handleStorageApplyResp(m *raftpb.Message) {
 	if len(m.Entries) == 0 {
 		return
 	}
-	last := m.Entries[len(m.Entries)-1].Index
+	last := m.Entries[len(m.Entries)-1].GetIndex()
+	if last > r.raftLog.applying || slices.Contains(m.Entries, nil) {
+		r.logger.Warn("ignored storage apply ack of entries never handed out",
+			zap.Uint64("index", last), zap.Uint64("applying", r.raftLog.applying))
+		return
+	}
 	r.appliedTo(last, entsSize(m.Entries))
 	r.reduceUncommittedSize(payloadsSize(m.Entries))
 }
