@@ -456,8 +456,12 @@ func (s *randomSim) deliver(m *raftpb.Message) {
 		s.lost(m)
 		return
 	}
-	// Step errors are fine: a forwarded proposal without a leader, say.
-	_ = s.nodes[to].rn.Step(m)
+	// Every message a node sent must be accepted, except a forwarded
+	// proposal that finds no leader, and a response reaching a node that
+	// restarted and has not yet replayed the configuration from its log.
+	if err := s.nodes[to].rn.Step(m); err != nil && !errors.Is(err, ErrProposalDropped) && !errors.Is(err, ErrStepPeerNotFound) {
+		s.fatalf("node %d refused %s: %v", m.To, raftpb.DescribeMessage(m, nil), err)
+	}
 	if m.Type == raftpb.MsgSnap {
 		s.stats.snapshots++
 		s.reportSnapshot(m, SnapshotFinish)
