@@ -28,7 +28,12 @@ type op struct {
 	index uint64
 }
 
-type history struct{ ops []op }
+type history struct {
+	ops []op
+	// applied maps the value of every write that took effect on some
+	// node to when the first node applied it (values are unique).
+	applied map[uint64]int64
+}
 
 // client issues one operation at a time to a node of its choice, and
 // gives up on it after clientTimeout.
@@ -136,6 +141,12 @@ func (s *Sim) finish(c *client, value uint64) {
 // onApplied answers the client whose write n just applied, if n is the
 // node it asked.
 func (s *Sim) onApplied(n *node, c cmd) {
+	if _, ok := s.hist.applied[c.value]; !ok {
+		if s.hist.applied == nil {
+			s.hist.applied = make(map[uint64]int64)
+		}
+		s.hist.applied[c.value] = s.now
+	}
 	if c.client == markerClient {
 		s.marker.applied(s, n, c)
 		return

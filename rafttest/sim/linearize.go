@@ -59,6 +59,7 @@ const linearizabilityTimeout = 20 * time.Second
 // checkLinearizable checks the client history and returns the number of
 // operations checked.
 func (s *Sim) checkLinearizable() int {
+	s.boundUnknownWrites()
 	ops := make([]porcupine.Operation, 0, len(s.hist.ops))
 	for _, o := range s.hist.ops {
 		if o.ret == -1 || (!o.write && o.ret == math.MaxInt64) {
@@ -88,6 +89,27 @@ func (s *Sim) checkLinearizable() int {
 		s.fail(KindHarness, "porcupine timed out on %d operations", len(ops))
 	}
 	return len(ops)
+}
+
+// boundUnknownWrites settles the writes that got no answer with what the
+// replicas did: a write no node ever applied did not happen (the run has
+// ended; nothing reads any more), and one that was applied took effect
+// when it committed, at the latest when the first node applied it. That
+// is its return time. Without this, every unanswered write would stay
+// concurrent with the rest of the history, and porcupine's search would
+// grow with each one.
+func (s *Sim) boundUnknownWrites() {
+	for i := range s.hist.ops {
+		o := &s.hist.ops[i]
+		if !o.write || o.ret != math.MaxInt64 {
+			continue
+		}
+		if t, ok := s.hist.applied[o.value]; ok {
+			o.ret = max(t, o.call)
+		} else {
+			o.ret = -1
+		}
+	}
 }
 
 // explainIllegal finds, for the first key whose history is not

@@ -369,8 +369,9 @@ func (s *Sim) apply(n *node, e *raftpb.Entry) {
 			s.fail(KindHarness, "node %d: entry %d: %v", n.id, e.Index, err)
 			return
 		}
-		n.kv.apply(c)
-		s.onApplied(n, c)
+		if n.kv.apply(c) {
+			s.onApplied(n, c)
+		}
 	default:
 		cc, err := raftpb.UnmarshalConfChange(e.Type, e.Data)
 		if err != nil {
