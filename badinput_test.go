@@ -110,6 +110,10 @@ func TestStepBadInput(t *testing.T) {
 		{"vote request claiming to come from this node", "follower", func(r *raft) *raftpb.Message {
 			return &raftpb.Message{Type: raftpb.MsgVote, From: 1, To: 1, Term: r.Term + 1, Index: 9, LogTerm: 9}
 		}, ErrMalformedMessage, ""},
+		{"rejection claiming to come from this leader", "leader", func(r *raft) *raftpb.Message {
+			return &raftpb.Message{Type: raftpb.MsgAppResp, From: 1, To: 1, Term: r.Term, Index: 3, Reject: true, RejectHint: 1,
+				Epoch: epoch(r, 1)}
+		}, ErrMalformedMessage, ""},
 		// Term 0 marks local messages inside the state machine; from a
 		// peer it used to skip the term check and reset the term to 0.
 		{"heartbeat without a term", "follower", func(r *raft) *raftpb.Message {

@@ -230,7 +230,7 @@ func (rn *RawNode) Step(m *raftpb.Message) error {
 			return fmt.Errorf("%w: %s without a sender", ErrMalformedMessage, m.Type)
 		case m.Term == 0 && !localRequest:
 			return fmt.Errorf("%w: %s without a term", ErrMalformedMessage, m.Type)
-		case m.From == rn.raft.id && !stepFromSelfOK(m.Type):
+		case m.From == rn.raft.id && !stepFromSelfOK(m):
 			return fmt.Errorf("%w: %s claims to come from this node", ErrMalformedMessage, m.Type)
 		}
 	}
@@ -240,13 +240,16 @@ func (rn *RawNode) Step(m *raftpb.Message) error {
 	return rn.raft.Step(m)
 }
 
-// stepFromSelfOK reports whether a message of type t may be stepped with
-// this node as its sender: local requests, and the acknowledgements of
-// its own durable writes that AsyncStorageWrites hands back.
-func stepFromSelfOK(t raftpb.MessageType) bool {
-	switch t {
-	case raftpb.MsgProp, raftpb.MsgReadIndex, raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+// stepFromSelfOK reports whether m may be stepped with this node as its
+// sender: local requests, and the acknowledgements of its own durable
+// writes that AsyncStorageWrites hands back. Those never reject: a node
+// neither refuses its own entries nor votes against itself.
+func stepFromSelfOK(m *raftpb.Message) bool {
+	switch m.Type {
+	case raftpb.MsgProp, raftpb.MsgReadIndex:
 		return true
+	case raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+		return !m.Reject
 	}
 	return false
 }
