@@ -53,10 +53,10 @@ bench: ## run benchmarks with allocation counts (BENCH=regexp COUNT=n BENCHTIME=
 fuzz-smoke: ## run every Fuzz* target for FUZZTIME each
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz-smoke.sh
 
-# The main job: the in-process demo cluster (cmd/raftdemo). When the example
-# key-value server (raftexample/) is complete this target starts it instead.
-demo: ## run the demo cluster (make demo ARGS="-nodes 5")
-	$(GO) run ./cmd/raftdemo $(ARGS)
+# The main job: the example key-value cluster (raftexample/), three nodes on
+# loopback with their data under ./raftexample-data.
+demo: ## start the example 3-node key-value cluster (go run ./raftexample)
+	$(GO) run ./raftexample $(ARGS)
 
 ci: ## what CI runs (.ci/run; installs protoc with apt-get if missing)
 	@bash .ci/run
