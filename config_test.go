@@ -132,6 +132,24 @@ func TestNewRawNodeBadState(t *testing.T) {
 			}
 		})
 	}
+	// A persisted commit index below the snapshot (AsyncStorageWrites
+	// may apply and compact ahead of the hard state) means the snapshot's.
+	s := newVoterStorage(t, peers123, []uint64{1, 1, 1, 1}, &raftpb.HardState{Term: 1, Commit: 2})
+	if _, err := s.CreateSnapshot(3, &raftpb.ConfState{Voters: peers123}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(3); err != nil {
+		t.Fatal(err)
+	}
+	c0 := validConfig()
+	c0.Storage = s
+	rn0, err := newRawNodeNoPanic(t, c0)
+	if err != nil {
+		t.Fatalf("restart with commit below the snapshot: %v", err)
+	}
+	if st := rn0.BasicStatus(); st.Commit != 3 || st.Applied != 3 {
+		t.Fatalf("restarted with %v, want commit=3 applied=3", st)
+	}
 	// Applied equal to the commit index is the usual restart.
 	c := validConfig()
 	c.Storage = newVoterStorage(t, peers123, []uint64{1, 1, 1}, &raftpb.HardState{Term: 1, Commit: 2})

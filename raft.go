@@ -203,14 +203,17 @@ func newRaft(c *Config) (*raft, error) {
 	return r, nil
 }
 
-// loadState installs a persisted hard state. A commit index outside the
-// persisted log means the storage is corrupt or was truncated.
+// loadState installs a persisted hard state. A commit index beyond the
+// persisted log means the storage is corrupt or was truncated. One below
+// the snapshot is fine: with AsyncStorageWrites the apply goroutine may
+// apply, snapshot and compact past the commit index the append goroutine
+// has persisted so far, and a snapshot only ever holds committed entries.
 func (r *raft) loadState(hs *raftpb.HardState) error {
-	if hs.Commit < r.raftLog.committed || hs.Commit > r.raftLog.lastIndex() {
-		return fmt.Errorf("raft: persisted commit index %d is out of range [%d, %d]; was the log corrupted, truncated or lost?",
-			hs.Commit, r.raftLog.committed, r.raftLog.lastIndex())
+	if hs.Commit > r.raftLog.lastIndex() {
+		return fmt.Errorf("raft: persisted commit index %d is beyond the last index %d; was the log corrupted, truncated or lost?",
+			hs.Commit, r.raftLog.lastIndex())
 	}
-	r.raftLog.committed = hs.Commit
+	r.raftLog.committed = max(r.raftLog.committed, hs.Commit)
 	r.Term = hs.Term
 	r.Vote = hs.Vote
 	return nil

@@ -272,6 +272,10 @@ type simNode struct {
 	incarnation int
 	smStart     uint64
 	applied     []entryRec
+	// appendQ and applyQ are the storage work of AsyncStorageWrites mode
+	// not yet carried out: what the node's append and apply goroutines
+	// would be working through. A crash loses them.
+	appendQ, applyQ []*raftpb.Message
 }
 
 // randomSim is the cluster and its unreliable network.
@@ -286,6 +290,8 @@ type randomSim struct {
 	group []int
 	queue []*raftpb.Message
 	check *safetyChecker
+	// async runs every node with AsyncStorageWrites.
+	async bool
 
 	step  int
 	trace []string // every action, for the determinism test and failure reports
@@ -320,19 +326,21 @@ func newRandomSim(t testing.TB, opts simOptions) *randomSim {
 	preVote, checkQuorum := s.rng.IntN(2) == 0, s.rng.IntN(2) == 0
 	maxSize := []uint64{0, 64, noLimit}[s.rng.IntN(3)]
 	inflight := []int{1, 4, 256}[s.rng.IntN(3)]
-	s.logf("options: nodes=%d prevote=%t checkquorum=%t maxsize=%d inflight=%d",
-		opts.nodes, preVote, checkQuorum, maxSize, inflight)
+	s.async = s.rng.IntN(2) == 0
+	s.logf("options: nodes=%d prevote=%t checkquorum=%t maxsize=%d inflight=%d async=%t",
+		opts.nodes, preVote, checkQuorum, maxSize, inflight, s.async)
 	s.cfg = func(id uint64, st Storage, incarnation int) *Config {
 		return &Config{
-			ID:              id,
-			ElectionTick:    10,
-			HeartbeatTick:   1,
-			Storage:         st,
-			MaxSizePerMsg:   maxSize,
-			MaxInflightMsgs: inflight,
-			PreVote:         preVote,
-			CheckQuorum:     checkQuorum,
-			Rand:            rand.New(rand.NewPCG(opts.seed, id<<16|uint64(incarnation))),
+			ID:                 id,
+			ElectionTick:       10,
+			HeartbeatTick:      1,
+			Storage:            st,
+			MaxSizePerMsg:      maxSize,
+			MaxInflightMsgs:    inflight,
+			PreVote:            preVote,
+			CheckQuorum:        checkQuorum,
+			AsyncStorageWrites: s.async,
+			Rand:               rand.New(rand.NewPCG(opts.seed, id<<16|uint64(incarnation))),
 		}
 	}
 	var peers []Peer
@@ -413,6 +421,9 @@ func (s *randomSim) processReady(n *simNode) bool {
 	if n.rn == nil || !n.rn.HasReady() {
 		return false
 	}
+	if s.async {
+		return s.queueStorageWork(n)
+	}
 	rd := n.rn.Ready()
 	if rd.Snapshot != nil {
 		if err := n.storage.ApplySnapshot(rd.Snapshot); err != nil {
@@ -428,9 +439,23 @@ func (s *randomSim) processReady(n *simNode) bool {
 			s.fatalf("node %d: %v", n.id, err)
 		}
 	}
-	for _, e := range rd.CommittedEntries {
-		if want := n.smStart + uint64(len(n.applied)) + 1; e.Index != want {
-			s.fatalf("node %d: handed entry %d to apply, want %d", n.id, e.Index, want)
+	s.apply(n, rd.CommittedEntries, false)
+	s.queue = append(s.queue, rd.Messages...)
+	n.rn.Advance(rd)
+	return true
+}
+
+// apply applies committed entries to node n's state machine. With
+// skipStale, entries a snapshot restored since they were handed out
+// already covers are skipped, as the async contract requires.
+func (s *randomSim) apply(n *simNode, ents []*raftpb.Entry, skipStale bool) {
+	for _, e := range ents {
+		top := n.smStart + uint64(len(n.applied))
+		if skipStale && e.Index <= top {
+			continue
+		}
+		if e.Index != top+1 {
+			s.fatalf("node %d: handed entry %d to apply, want %d", n.id, e.Index, top+1)
 		}
 		n.applied = append(n.applied, recOf(e))
 		if e.Type == raftpb.EntryConfChange || e.Type == raftpb.EntryConfChangeV2 {
@@ -443,9 +468,75 @@ func (s *randomSim) processReady(n *simNode) bool {
 			}
 		}
 	}
-	s.queue = append(s.queue, rd.Messages...)
-	n.rn.Advance(rd)
+}
+
+// queueStorageWork takes a Ready in AsyncStorageWrites mode: messages to
+// peers go to the network, storage work to the node's queues.
+func (s *randomSim) queueStorageWork(n *simNode) bool {
+	rd := n.rn.Ready()
+	for _, m := range rd.Messages {
+		switch m.To {
+		case LocalAppendThread:
+			n.appendQ = append(n.appendQ, m)
+		case LocalApplyThread:
+			n.applyQ = append(n.applyQ, m)
+		default:
+			s.queue = append(s.queue, m)
+		}
+	}
 	return true
+}
+
+// storageAppend carries out node n's oldest pending write, as its append
+// goroutine would, then hands out the responses that waited for it.
+func (s *randomSim) storageAppend(n *simNode) bool {
+	if n.rn == nil || len(n.appendQ) == 0 {
+		return false
+	}
+	m := n.appendQ[0]
+	n.appendQ = n.appendQ[1:]
+	if m.Snapshot != nil {
+		if err := n.storage.ApplySnapshot(m.Snapshot); err != nil {
+			s.fatalf("node %d: applying snapshot: %v", n.id, err)
+		}
+		n.smStart, n.applied = m.Snapshot.Metadata.Index, nil
+	}
+	if err := n.storage.Append(m.Entries); err != nil {
+		s.fatalf("node %d: appending: %v", n.id, err)
+	}
+	if m.Term != 0 {
+		if err := n.storage.SetHardState(&raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}); err != nil {
+			s.fatalf("node %d: %v", n.id, err)
+		}
+	}
+	s.respond(n, m.Responses)
+	return true
+}
+
+// storageApply carries out node n's oldest pending apply.
+func (s *randomSim) storageApply(n *simNode) bool {
+	if n.rn == nil || len(n.applyQ) == 0 {
+		return false
+	}
+	m := n.applyQ[0]
+	n.applyQ = n.applyQ[1:]
+	s.apply(n, m.Entries, true)
+	s.respond(n, m.Responses)
+	return true
+}
+
+// respond delivers the responses of finished storage work: to the node
+// itself at once, to peers through the network.
+func (s *randomSim) respond(n *simNode, resps []*raftpb.Message) {
+	for _, m := range resps {
+		if m.To != n.id {
+			s.queue = append(s.queue, m)
+			continue
+		}
+		if err := n.rn.Step(m); err != nil && !errors.Is(err, ErrStepPeerNotFound) {
+			s.fatalf("node %d refused its own %s: %v", n.id, raftpb.DescribeMessage(m, nil), err)
+		}
+	}
 }
 
 // deliver hands message m to its recipient unless the network loses it.
@@ -514,7 +605,7 @@ func (s *randomSim) randomUp() *simNode {
 }
 
 func (s *randomSim) crash(n *simNode) {
-	n.rn = nil
+	n.rn, n.appendQ, n.applyQ = nil, nil, nil
 	s.logf("crash %d", n.id)
 }
 
@@ -572,11 +663,30 @@ func (s *randomSim) randomStep() {
 		s.logf("ready all")
 		for _, n := range s.nodes {
 			s.processReady(n)
+			if s.async && s.rng.IntN(2) == 0 {
+				s.storageAppend(n)
+			}
+			if s.async && s.rng.IntN(2) == 0 {
+				s.storageApply(n)
+			}
 		}
 	case p < 705:
 		if n := s.randomUp(); n != nil {
-			s.logf("ready %d", n.id)
-			s.processReady(n)
+			k := 0
+			if s.async {
+				k = s.rng.IntN(3)
+			}
+			switch k {
+			case 0:
+				s.logf("ready %d", n.id)
+				s.processReady(n)
+			case 1:
+				s.logf("storage append %d", n.id)
+				s.storageAppend(n)
+			case 2:
+				s.logf("storage apply %d", n.id)
+				s.storageApply(n)
+			}
 		}
 	case p < 775:
 		s.logf("tick all")
@@ -644,6 +754,12 @@ func (s *randomSim) settle() {
 			active = false
 			for _, n := range s.nodes {
 				active = s.processReady(n) || active
+				for s.storageAppend(n) {
+					active = true
+				}
+				for s.storageApply(n) {
+					active = true
+				}
 			}
 			msgs := s.queue
 			s.queue = nil
