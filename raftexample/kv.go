@@ -125,12 +125,28 @@ func (s *kvStore) keys(prefix string) []string {
 //
 // Keys are written in sorted order so that equal states give equal bytes.
 func (s *kvStore) snapshot(ms memberState) []byte {
-	members := ms.addrs
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	keys := make([]string, 0, len(s.data))
+	return encodeSnapshot(s.data, ms)
+}
+
+// clone returns a copy of the key-value map, cheap next to encoding it:
+// values are shared, which is safe because apply replaces a value and
+// never modifies one in place. The node loop takes a clone at the applied
+// index and encodes it in the background (see server.maybeSnapshot).
+func (s *kvStore) clone() map[string][]byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return maps.Clone(s.data)
+}
+
+// encodeSnapshot encodes data and ms as snapshot data. data must not
+// change during the call.
+func encodeSnapshot(data map[string][]byte, ms memberState) []byte {
+	members := ms.addrs
+	keys := make([]string, 0, len(data))
 	size := 0
-	for k, v := range s.data {
+	for k, v := range data {
 		keys = append(keys, k)
 		size += len(k) + len(v) + 16
 	}
@@ -141,7 +157,7 @@ func (s *kvStore) snapshot(ms memberState) []byte {
 		rec = protowire.AppendTag(rec[:0], 1, protowire.BytesType)
 		rec = protowire.AppendString(rec, k)
 		rec = protowire.AppendTag(rec, 2, protowire.BytesType)
-		rec = protowire.AppendBytes(rec, s.data[k])
+		rec = protowire.AppendBytes(rec, data[k])
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
 		b = protowire.AppendBytes(b, rec)
 	}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"math/bits"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/seed901663da/raft"
 	"github.com/seed901663da/raft/raftpb"
@@ -27,6 +31,12 @@ func (s *server) run() {
 				s.failed.Store(&err)
 				return
 			}
+		case res := <-s.snapDone:
+			s.finishSnapshot(res)
+			// A snapshot that came due while this one was being written
+			// (a conf change, or a long write) starts now, even on an
+			// idle node.
+			s.maybeSnapshot()
 		case <-s.loopStop:
 			return
 		}
@@ -253,33 +263,142 @@ func (s *server) applyConfChange(e *raftpb.Entry) error {
 	return nil
 }
 
-// maybeSnapshot takes a snapshot once snapshotEntries entries have been
-// applied since the last one (or a conf change was applied), and compacts the log behind it, keeping
-// catchUpEntries entries so that a follower slightly behind catches up
-// from the log instead of a snapshot.
+// maybeSnapshot starts a snapshot when one is due: at this node's next
+// snapshot point (see nextSnapshotAt), or after a conf change. Only the
+// cheap part runs here, in the node loop, between applying and Advance:
+// it copies the state machine at the applied index, with the index's term
+// and the configuration in force there, so the snapshot's metadata matches
+// its data. A background goroutine encodes and persists it and then
+// compacts the log behind it (see persistSnapshot); the loop never waits
+// for it. One snapshot is in flight at a time; the loop learns it is done
+// from snapDone.
 func (s *server) maybeSnapshot() {
+	if s.snapInFlight {
+		return
+	}
 	applied := s.applied.get()
-	if applied-s.snapIndex < s.cfg.snapshotEntries && !(s.snapshotNow && applied > s.snapIndex) {
+	if applied <= s.snapIndex {
+		return
+	}
+	if !s.snapshotNow && applied < nextSnapshotAt(s.snapIndex, s.cfg.snapshotEntries, s.snapPhase) {
 		return
 	}
 	s.snapshotNow = false
-	data := s.kv.snapshot(s.members.state())
-	if _, err := s.storage.CreateSnapshot(applied, s.confState, data); err != nil {
-		s.logf("creating snapshot at %d: %v", applied, err)
+	// applied is at or after the first index (a restored snapshot sets both)
+	// and at or before the last (entries are applied only once stored), so
+	// its term is known.
+	term, err := s.storage.Term(applied)
+	if err != nil {
+		s.logf("snapshot at %d: term: %v", applied, err)
+		s.snapIndex = applied // retry at the next snapshot point
 		return
 	}
-	s.snapIndex = applied
-	s.metrics.snapshots.WithLabelValues("created").Inc()
-	if applied <= s.cfg.catchUpEntries {
-		return
+	job := snapJob{
+		index:   applied,
+		term:    term,
+		cs:      cloneConfState(s.confState),
+		data:    s.kv.clone(),
+		members: s.members.state(),
 	}
-	compact := applied - s.cfg.catchUpEntries
+	s.snapInFlight = true
+	s.snapWG.Add(1)
+	go func() {
+		defer s.snapWG.Done()
+		// snapDone has room for one result and one snapshot is in flight,
+		// so this never blocks, even after the loop has stopped.
+		s.snapDone <- s.persistSnapshot(job)
+	}()
+}
+
+// cloneConfState copies cs; nil stays nil (CreateSnapshot then keeps the
+// current snapshot's configuration).
+func cloneConfState(cs *raftpb.ConfState) *raftpb.ConfState {
+	if cs == nil {
+		return nil
+	}
+	return proto.Clone(cs).(*raftpb.ConfState)
+}
+
+// snapJob is a copy of the state machine at index, made by the node loop
+// for persistSnapshot.
+type snapJob struct {
+	index, term uint64
+	cs          *raftpb.ConfState
+	data        map[string][]byte // values shared with the kvStore, never modified
+	members     memberState
+	err         error // set by persistSnapshot
+}
+
+// persistSnapshot runs off the node loop: it encodes job, writes it as the
+// latest snapshot (synced), and only then compacts the log behind it,
+// keeping catchUpEntries entries so that a follower slightly behind
+// catches up from the log instead of a snapshot. A crash at any point
+// leaves a consistent data directory: either the old snapshot with the
+// whole log after it, or the new one with the log from at most its index
+// on.
+func (s *server) persistSnapshot(job snapJob) snapJob {
+	data := encodeSnapshot(job.data, job.members)
+	job.data = nil
+	snap, err := s.storage.CreateSnapshot(job.index, job.cs, data)
+	if err != nil {
+		job.err = fmt.Errorf("creating snapshot at %d: %w", job.index, err)
+		return job
+	}
+	if snap.Metadata.Term != job.term {
+		// The term of an applied (committed) entry never changes.
+		panic(fmt.Sprintf("snapshot at %d got term %d, the node loop saw %d", job.index, snap.Metadata.Term, job.term))
+	}
+	if job.index <= s.cfg.catchUpEntries {
+		return job
+	}
+	compact := job.index - s.cfg.catchUpEntries
 	if first, _ := s.storage.FirstIndex(); compact < first {
-		return
+		return job
 	}
-	if err := s.storage.Compact(compact); err != nil {
-		s.logf("compacting the log to %d: %v", compact, err)
+	// A snapshot received from the leader meanwhile may have compacted
+	// further; that is not an error.
+	if err := s.storage.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		job.err = fmt.Errorf("compacting the log to %d: %w", compact, err)
 	}
+	return job
+}
+
+// finishSnapshot records, in the node loop, the outcome of a snapshot that
+// persistSnapshot finished. A failed snapshot is retried at the next
+// snapshot point; one overtaken by a snapshot from the leader is dropped.
+func (s *server) finishSnapshot(job snapJob) {
+	s.snapInFlight = false
+	s.snapIndex = max(s.snapIndex, job.index)
+	switch {
+	case errors.Is(job.err, raft.ErrSnapOutOfDate):
+	case job.err != nil:
+		s.logf("%v", job.err)
+	default:
+		s.metrics.snapshots.WithLabelValues("created").Inc()
+	}
+}
+
+// snapshotPhase returns where in every interval of every entries node id
+// takes its snapshots. Nodes that snapshotted at the same indexes would
+// all stall at once; spreading the IDs by Fibonacci hashing (multiplying
+// by 2^64 divided by the golden ratio) puts any few IDs far apart: for IDs
+// 1, 2, 3 the phases are 0.62, 0.24 and 0.85 of the interval.
+func snapshotPhase(id, every uint64) uint64 {
+	hi, _ := bits.Mul64(id*0x9e3779b97f4a7c15, every)
+	return hi
+}
+
+// nextSnapshotAt returns the first index after last that is a snapshot
+// point of a node with the given phase: an index equal to phase modulo
+// every. Since nodes take snapshots at their own points, not every entries
+// after their last one, the spread survives restarts and snapshots
+// received from the leader.
+func nextSnapshotAt(last, every, phase uint64) uint64 {
+	p := last - last%every + phase
+	if p <= last {
+		p += every
+	}
+	return p
 }
 
 // markRemoved records that this node is no longer a member: it learned so

@@ -139,11 +139,19 @@ type server struct {
 
 	// Owned by the node loop.
 	confState   *raftpb.ConfState
-	snapIndex   uint64
 	snapshotNow bool // take a snapshot after this Ready
-	isLeader    bool // as of the last Ready's SoftState
+	// snapIndex is the index of the last snapshot taken, restored or
+	// attempted; the next is due at nextSnapshotAt(snapIndex, …).
+	// snapPhase staggers this node's snapshot points from its peers'.
+	snapIndex    uint64
+	snapPhase    uint64
+	snapInFlight bool // persistSnapshot is running; it reports on snapDone
+	isLeader     bool // as of the last Ready's SoftState
 	// The term and vote last persisted.
 	persistedTerm, persistedVote uint64
+
+	snapDone chan snapJob   // capacity 1: one snapshot in flight
+	snapWG   sync.WaitGroup // the snapshot goroutine; waited for before storage closes
 
 	closeOnce sync.Once
 }
@@ -165,6 +173,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		ids:      newRequestIDs(),
 		loopStop: make(chan struct{}),
 		loopDone: make(chan struct{}),
+		snapDone: make(chan snapJob, 1),
 	}
 	var cleanup []func()
 	defer func() {
@@ -186,6 +195,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 	fresh := last == 0 && hs.Term == 0 && snap.Metadata.Index == 0
 	s.confState = cs
 	s.snapIndex = snap.Metadata.Index
+	s.snapPhase = snapshotPhase(cfg.id, cfg.snapshotEntries)
 	s.persistedTerm, s.persistedVote = hs.Term, hs.Vote
 	if snap.Metadata.Index > 0 {
 		ms, err := s.kv.restore(snap.Data)
@@ -285,6 +295,7 @@ func (s *server) shutdown(clean bool) error {
 		s.trans.stop()
 		close(s.loopStop)
 		<-s.loopDone
+		s.snapWG.Wait() // it writes to storage
 		s.node.Stop()
 		if clean {
 			err = s.storage.close()

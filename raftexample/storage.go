@@ -154,8 +154,12 @@ type storageOptions struct {
 // mu (nothing a reader may ask for changes), so raft is not blocked for
 // the duration of an fsync in the common case.
 type diskStorage struct {
-	db      *pebble.DB
-	opts    storageOptions
+	db   *pebble.DB
+	opts storageOptions
+	// snapMu serializes the writers of the snapshot record: CreateSnapshot
+	// (which may run off the node loop) and writes that install a received
+	// snapshot. Lock order: snapMu, then writeMu, then mu.
+	snapMu  sync.Mutex
 	writeMu sync.Mutex
 	closed  bool // guarded by writeMu
 

@@ -76,6 +76,11 @@ func checkEntries(ents []*raftpb.Entry) error {
 // write stages w in one pebble batch and commits it. A failed write changes
 // nothing, on disk or in the caches.
 func (s *diskStorage) write(w logWrite) error {
+	if w.snap != nil {
+		// Lock order: snapMu before writeMu (see CreateSnapshot).
+		s.snapMu.Lock()
+		defer s.snapMu.Unlock()
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	// Only writers change the cached fields, and they hold writeMu, so
@@ -226,26 +231,21 @@ func (s *diskStorage) applyWrite(snap *raftpb.Snapshot, ents []*raftpb.Entry, hs
 // CreateSnapshot records a snapshot of the state machine at index i (which
 // the caller has applied) with configuration cs (nil: the current
 // snapshot's) and state data. It does not compact; see Compact.
+//
+// It may run concurrently with the node loop's writes: it holds writeMu
+// only to check i against the log, not while it writes and syncs the
+// snapshot record, which is large. snapMu keeps it from racing with a
+// write that installs a snapshot received from the leader, so a newer
+// snapshot on disk is never overwritten by an older one.
 func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte) (*raftpb.Snapshot, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if cur := s.snapshot.Metadata.Index; i <= cur {
-		return nil, fmt.Errorf("%w: creating snapshot at index %d, have %d", raft.ErrSnapOutOfDate, i, cur)
-	}
-	if i < s.compactIndex {
-		return nil, fmt.Errorf("%w: creating snapshot at index %d, log compacted to %d", raft.ErrCompacted, i, s.compactIndex)
-	}
-	if i > s.lastIndex {
-		return nil, fmt.Errorf("creating snapshot at index %d beyond last index %d", i, s.lastIndex)
-	}
-	s.mu.Lock()
-	term, err := s.termLocked(i)
-	s.mu.Unlock()
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	term, cur, err := s.checkSnapshotIndex(i)
 	if err != nil {
 		return nil, err
 	}
 	if cs == nil {
-		cs = s.snapshot.Metadata.ConfState
+		cs = cur.Metadata.ConfState
 	}
 	snap := &raftpb.Snapshot{Data: data, Metadata: &raftpb.SnapshotMetadata{Index: i, Term: term, ConfState: cs}}
 	v, err := proto.Marshal(snap)
@@ -261,8 +261,42 @@ func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte
 	return snap, nil
 }
 
+// checkSnapshotIndex checks that a snapshot may be created at index i and
+// returns the term of i and the current snapshot. snapMu is held, so the
+// current snapshot cannot change until the caller releases it; the log
+// may, but not in a way that invalidates i (entries up to the applied
+// index are committed and never truncated; a compaction past i leaves a
+// snapshot at i valid).
+func (s *diskStorage) checkSnapshotIndex(i uint64) (term uint64, cur *raftpb.Snapshot, err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed {
+		return 0, nil, errors.New("creating snapshot: storage closed")
+	}
+	cur = s.snapshot
+	if i <= cur.Metadata.Index {
+		return 0, nil, fmt.Errorf("%w: creating snapshot at index %d, have %d", raft.ErrSnapOutOfDate, i, cur.Metadata.Index)
+	}
+	if i < s.compactIndex {
+		return 0, nil, fmt.Errorf("%w: creating snapshot at index %d, log compacted to %d", raft.ErrCompacted, i, s.compactIndex)
+	}
+	if i > s.lastIndex {
+		return 0, nil, fmt.Errorf("creating snapshot at index %d beyond last index %d", i, s.lastIndex)
+	}
+	s.mu.Lock()
+	term, err = s.termLocked(i)
+	s.mu.Unlock()
+	return term, cur, err
+}
+
 // Compact discards the entries up to and including i, keeping the term of
 // i. It returns raft.ErrCompacted if i is not past the compaction point.
+//
+// The batch is not synced: losing a compaction in a crash only leaves
+// entries that a snapshot already covers, which a restart loads as a
+// longer log, and the next synced write (pebble's WAL is ordered) makes
+// it durable anyway. Not syncing keeps the fsync out of the time mu is
+// held, during which raft cannot read the log.
 func (s *diskStorage) Compact(i uint64) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
@@ -290,7 +324,7 @@ func (s *diskStorage) Compact(i uint64) error {
 	if err := b.DeleteRange(logKey(s.compactIndex+1), logKey(i+1), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(s.syncOpt()); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
 		return err
 	}
 	s.compactIndex, s.compactTerm = i, term
