@@ -493,6 +493,16 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 				zap.Uint64("msg_term", m.Term), zap.Uint64("term", r.Term))
 			if m.Type == raftpb.MsgApp || m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgSnap {
 				r.becomeFollower(m.Term, m.From)
+			} else if m.Type == raftpb.MsgVote {
+				// Only granting the vote restarts the election timer
+				// (paper §5.2, Figure 2; handleVoteRequest does it). A
+				// candidate whose log is behind would otherwise keep
+				// resetting the timers of the nodes it cannot win over,
+				// and one of those, with a better log, might never time
+				// out first (found by rafttest/sim).
+				elapsed := r.electionElapsed
+				r.becomeFollower(m.Term, None)
+				r.electionElapsed = elapsed
 			} else {
 				r.becomeFollower(m.Term, None)
 			}
