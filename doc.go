@@ -49,7 +49,13 @@
 //  2. Append Ready.Entries to stable storage, replacing any stored entries
 //     at the same or higher indexes, and persist Ready.HardState if it is
 //     set. Sync to disk if Ready.MustSync. (MemoryStorage.ApplySnapshot,
-//     Append and SetHardState do this for the in-memory Storage.)
+//     Append and SetHardState do this for the in-memory Storage.) The
+//     hard state's commit index may cover entries of this same Ready: a
+//     follower learns it along with the entries, and a leader alone in its
+//     configuration commits its entries in the Ready that appends them (it
+//     is its own quorum, and this step makes them durable). So a crash
+//     must never leave that hard state durable without those entries:
+//     write both in one atomic batch, or the entries first.
 //  3. Send Ready.Messages to their destinations. Only now: a message may
 //     promise something (a vote, an appended entry) that must survive a
 //     crash, so persisting comes first (paper §5.1, Figure 2). The network
@@ -59,17 +65,18 @@
 //     undeliverable peers with [RawNode.ReportUnreachable].
 //  4. Apply Ready.CommittedEntries to the state machine, in order. They may
 //     include entries of this same Ready's Entries, which step 2 made
-//     durable. For an entry of type EntryConfChange or EntryConfChangeV2,
-//     decode it with raftpb.UnmarshalConfChange and call
-//     [RawNode.ApplyConfChange]; keep the returned ConfState for the next
-//     snapshot.
+//     durable; a lone voter's proposals always commit that way. For an
+//     entry of type EntryConfChange or EntryConfChangeV2, decode it with
+//     raftpb.UnmarshalConfChange and call [RawNode.ApplyConfChange]; keep
+//     the returned ConfState for the next snapshot.
 //  5. Serve reads whose [ReadState] index is now applied.
 //  6. Call [RawNode.Advance]. The next Ready may only be taken after it.
 //
 // Applying (step 4) may overlap with sending. Sending may also overlap with
 // the write of step 2 for messages that promise nothing about it, such as a
-// leader's MsgApp and MsgHeartbeat (thesis §10.2.1: the leader counts its
-// own copy only once Advance says it is durable); but a vote
+// leader's MsgApp and MsgHeartbeat (thesis §10.2.1: a leader with peers
+// counts its own copy only once Advance says it is durable, so no commit
+// index in those messages relies on the write in progress); but a vote
 // (MsgVoteResp, MsgPreVoteResp) or an acknowledgement (MsgAppResp) must not
 // leave before the write is durable. [Config.AsyncStorageWrites] makes
 // that split for you.

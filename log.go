@@ -287,10 +287,17 @@ func (l *raftLog) acceptUnstable() {
 // It returns nil while applying is paused, and while a snapshot is waiting
 // to be written: entries after it cannot be applied before it.
 func (l *raftLog) nextCommittedEnts(allowUnstable bool) []*raftpb.Entry {
+	return l.nextCommittedEntsAt(l.committed, allowUnstable)
+}
+
+// nextCommittedEntsAt is nextCommittedEnts as if the commit index were
+// committed (>= l.committed): RawNode uses it for a Ready that commits
+// entries of its own (see RawNode.loneCommit).
+func (l *raftLog) nextCommittedEntsAt(committed uint64, allowUnstable bool) []*raftpb.Entry {
 	if l.applyingEntsPaused || l.hasNextOrInProgressSnapshot() {
 		return nil
 	}
-	lo, hi := l.applying+1, l.maxAppliableIndex(allowUnstable)+1
+	lo, hi := l.applying+1, l.maxAppliableIndexAt(committed, allowUnstable)+1
 	if lo >= hi {
 		return nil
 	}
@@ -308,10 +315,16 @@ func (l *raftLog) nextCommittedEnts(allowUnstable bool) []*raftpb.Entry {
 // hasNextCommittedEnts reports whether nextCommittedEnts would return
 // entries, without reading them.
 func (l *raftLog) hasNextCommittedEnts(allowUnstable bool) bool {
+	return l.hasNextCommittedEntsAt(l.committed, allowUnstable)
+}
+
+// hasNextCommittedEntsAt reports whether nextCommittedEntsAt would return
+// entries, without reading them.
+func (l *raftLog) hasNextCommittedEntsAt(committed uint64, allowUnstable bool) bool {
 	if l.applyingEntsPaused || l.hasNextOrInProgressSnapshot() {
 		return false
 	}
-	return l.applying < l.maxAppliableIndex(allowUnstable)
+	return l.applying < l.maxAppliableIndexAt(committed, allowUnstable)
 }
 
 // maxAppliableIndex returns the highest index that may be handed out for
@@ -319,7 +332,11 @@ func (l *raftLog) hasNextCommittedEnts(allowUnstable bool) bool {
 // allowUnstable. Applying an entry before it is durable locally is safe once
 // it is committed (a quorum has it), which is what allowUnstable permits.
 func (l *raftLog) maxAppliableIndex(allowUnstable bool) uint64 {
-	hi := l.committed
+	return l.maxAppliableIndexAt(l.committed, allowUnstable)
+}
+
+func (l *raftLog) maxAppliableIndexAt(committed uint64, allowUnstable bool) uint64 {
+	hi := committed
 	if !allowUnstable {
 		hi = min(hi, l.unstable.offset-1)
 	}

@@ -69,6 +69,20 @@ func (r *raft) reduceUncommittedSize(s entryPayloadSize) {
 	}
 }
 
+// commitOwnEntries commits the entries up to index of a leader alone in
+// its configuration, counting its own copy before its write is
+// acknowledged. Only RawNode may call it, for the Ready that makes them
+// durable (see RawNode.loneCommit, which says why that is safe).
+func (r *raft) commitOwnEntries(index uint64) {
+	r.trk.Progress[r.id].MaybeUpdate(index)
+	if r.maybeCommit() {
+		r.releasePendingReadIndexMessages()
+	}
+	if r.raftLog.committed != index {
+		r.panicf("lone leader committed %d, not %d", r.raftLog.committed, index)
+	}
+}
+
 // maybeCommit advances the commit index to what a quorum has durably
 // appended, if that entry is of the current term (paper §5.4.2).
 func (r *raft) maybeCommit() bool {

@@ -271,7 +271,8 @@ func (rn *RawNode) HasReady() bool {
 	if r.softState() != rn.prevSoftSt {
 		return true
 	}
-	if hs := r.hardStateValue(); hs != (hardStateValue{}) && hs != rn.prevHardSt {
+	hs, lone := rn.readyHardState()
+	if hs != (hardStateValue{}) && hs != rn.prevHardSt {
 		return true
 	}
 	if r.raftLog.hasNextUnstableSnapshot() {
@@ -280,7 +281,7 @@ func (rn *RawNode) HasReady() bool {
 	if len(r.msgs) > 0 || len(r.msgsAfterAppend) > 0 {
 		return true
 	}
-	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(rn.applyUnstableEntries()) {
+	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEntsAt(max(lone, r.raftLog.committed), rn.applyUnstableEntries()) {
 		return true
 	}
 	return len(r.readStates) != 0

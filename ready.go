@@ -15,7 +15,9 @@ type Ready struct {
 	*SoftState
 
 	// HardState is non-nil when term, vote or commit changed. Persist it
-	// before sending Messages.
+	// before sending Messages. In synchronous mode its Commit may cover
+	// entries of this same Ready's Entries (see CommittedEntries): write
+	// it together with them or after them, never before.
 	HardState *raftpb.HardState
 
 	// ReadStates answer ReadIndex requests; see ReadState.
@@ -32,7 +34,11 @@ type Ready struct {
 
 	// CommittedEntries are to be applied to the state machine, in order.
 	// In synchronous mode they may include entries of this same Ready's
-	// Entries: persist first, then apply.
+	// Entries: persist first, then apply. A follower may learn that its
+	// new entries are committed along with them, and a leader alone in
+	// its configuration (no other voter, no learner) commits its own
+	// entries in the Ready that hands them out, which saves it a round of
+	// Ready and Advance per proposal.
 	CommittedEntries []*raftpb.Entry
 
 	// Messages are to be sent after Entries, HardState and Snapshot are
@@ -74,11 +80,58 @@ func mustSyncValue(st, prev hardStateValue, entsnum int) bool {
 	return entsnum != 0 || st.vote != prev.vote || st.term != prev.term
 }
 
+// loneCommit returns the commit index that the next Ready of a leader
+// alone in its configuration reports in synchronous storage mode, or 0 if
+// that Ready commits nothing of its own.
+//
+// Such a leader is its own quorum, so its entries are committed once they
+// are durable, and the synchronous contract makes the Ready that hands
+// them out durable before anything of it takes effect: its hard state is
+// written with its entries, its committed entries are applied after the
+// write, and (having no peers) it sends no message that could carry the
+// commit index. So the Ready commits its own entries and saves a round of
+// Ready and Advance per proposal; acceptReady does the committing. Every
+// earlier entry is durable already: a Ready is only taken after the
+// previous one was advanced. Later messages that carry the commit index
+// (say, after a conf change adds a peer) belong to later Readys, which
+// come after this one's Advance.
+//
+// With AsyncStorageWrites, or with any peer (even a learner, which may be
+// sent the leader's MsgApp before the leader's own write is done; see the
+// package documentation), the leader counts its own entries only once its
+// write is acknowledged, as any other.
+func (rn *RawNode) loneCommit() uint64 {
+	r := rn.raft
+	if rn.asyncStorageWrites || r.state != StateLeader || len(r.trk.Progress) != 1 ||
+		r.trk.Progress[r.id] == nil || !r.trk.IsSingleton() {
+		return 0
+	}
+	li, lt := r.raftLog.lastEntryID()
+	if li <= r.raftLog.committed || lt != r.Term {
+		// Only entries of the leader's term commit by counting (paper
+		// §5.4.2); a leader always has one, its empty entry.
+		return 0
+	}
+	return li
+}
+
+// readyHardState returns the hard state the next Ready reports, and the
+// commit index of loneCommit (0 if none).
+func (rn *RawNode) readyHardState() (hardStateValue, uint64) {
+	hs := rn.raft.hardStateValue()
+	c := rn.loneCommit()
+	if c != 0 {
+		hs.commit = c
+	}
+	return hs, c
+}
+
 func (rn *RawNode) readyWithoutAccept() Ready {
 	r := rn.raft
+	hs, lone := rn.readyHardState()
 	rd := Ready{
 		Entries:          r.raftLog.nextUnstableEnts(),
-		CommittedEntries: r.raftLog.nextCommittedEnts(rn.applyUnstableEntries()),
+		CommittedEntries: r.raftLog.nextCommittedEntsAt(max(lone, r.raftLog.committed), rn.applyUnstableEntries()),
 		Messages:         r.msgs,
 	}
 	if ss := r.softState(); ss != rn.prevSoftSt {
@@ -87,7 +140,6 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 		changed := ss
 		rd.SoftState = &changed
 	}
-	hs := r.hardStateValue()
 	if hs != rn.prevHardSt {
 		rd.HardState = rn.newHardState(hs)
 	}
@@ -137,9 +189,11 @@ func (rn *RawNode) newHardState(hs hardStateValue) *raftpb.HardState {
 	return p
 }
 
-// acceptReady records that rd was handed to the application.
+// acceptReady records that rd was handed to the application. rd must be
+// what readyWithoutAccept returned with the node unchanged since.
 func (rn *RawNode) acceptReady(rd Ready) {
 	r := rn.raft
+	lone := rn.loneCommit()
 	if rd.SoftState != nil {
 		rn.prevSoftSt = *rd.SoftState
 	}
@@ -185,6 +239,14 @@ func (rn *RawNode) acceptReady(rd Ready) {
 		r.msgsAfterAppend = r.msgsAfterAppend[:0]
 	}
 	r.raftLog.acceptUnstable()
+	if lone != 0 {
+		// After clearing msgs and readStates: what committing produces
+		// (reads that waited for it) belongs to the next Ready.
+		if rd.HardState == nil || rd.HardState.Commit != lone {
+			r.panicf("accepting a Ready that did not report the lone leader's commit index %d", lone)
+		}
+		r.commitOwnEntries(lone)
+	}
 	if n := len(rd.CommittedEntries); n > 0 {
 		index := rd.CommittedEntries[n-1].Index
 		r.raftLog.acceptApplying(index, entsSize(rd.CommittedEntries), rn.applyUnstableEntries())
