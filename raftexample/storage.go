@@ -26,7 +26,9 @@ import (
 var (
 	keyMeta      = []byte("raft/meta")      // storageMeta, protowire-encoded
 	keyHardState = []byte("raft/hardstate") // raftpb.HardState
-	keySnapshot  = []byte("raft/snapshot")  // raftpb.Snapshot, data included
+	// keySnapshot holds the latest snapshot as a raftpb.Snapshot; its data
+	// is in a file when keySnapshotFile names one (see storage_snapfile.go).
+	keySnapshot = []byte("raft/snapshot")
 	// keyCompacted holds the compaction point as a raftpb.Entry with only
 	// Index and Term set. It may lie after the snapshot index when the log
 	// was compacted further than the latest snapshot.
@@ -155,13 +157,17 @@ type storageOptions struct {
 // the duration of an fsync in the common case.
 type diskStorage struct {
 	db   *pebble.DB
+	dir  string
 	opts storageOptions
 	// snapMu serializes the writers of the snapshot record: CreateSnapshot
 	// (which may run off the node loop) and writes that install a received
 	// snapshot. Lock order: snapMu, then writeMu, then mu.
-	snapMu  sync.Mutex
-	writeMu sync.Mutex
-	closed  bool // guarded by writeMu
+	snapMu sync.Mutex
+	// snapFile is the name of the file holding the current snapshot's
+	// data, or "" if it is inline or empty. Guarded by snapMu.
+	snapFile string
+	writeMu  sync.Mutex
+	closed   bool // guarded by writeMu
 
 	mu sync.Mutex
 	// hardState is never modified in place.
@@ -210,7 +216,7 @@ func openStorage(dir string, clusterID, nodeID uint64, opts storageOptions) (*di
 	if err != nil {
 		return nil, fmt.Errorf("opening data directory %s: %w", dir, err)
 	}
-	s := &diskStorage{db: db, opts: opts}
+	s := &diskStorage{db: db, dir: dir, opts: opts}
 	if err := s.load(clusterID, nodeID); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("data directory %s: %w", dir, err)
@@ -310,6 +316,9 @@ func (s *diskStorage) load(clusterID, nodeID uint64) error {
 	}
 	if s.snapshot.Metadata.ConfState == nil {
 		s.snapshot.Metadata.ConfState = &raftpb.ConfState{}
+	}
+	if err := s.loadSnapFile(); err != nil {
+		return err
 	}
 	// The compaction point is independent of the snapshot: CreateSnapshot
 	// does not compact, and Compact may go past the latest snapshot.

@@ -75,7 +75,7 @@ func checkEntries(ents []*raftpb.Entry) error {
 
 // write stages w in one pebble batch and commits it. A failed write changes
 // nothing, on disk or in the caches.
-func (s *diskStorage) write(w logWrite) error {
+func (s *diskStorage) write(w logWrite) (err error) {
 	if w.snap != nil {
 		// Lock order: snapMu before writeMu (see CreateSnapshot).
 		s.snapMu.Lock()
@@ -113,9 +113,34 @@ func (s *diskStorage) write(w logWrite) error {
 		return nil
 	}
 
+	// A snapshot's data goes to its file first: the batch must not name a
+	// file that is not on disk.
+	var sf *snapFile
+	if w.snap != nil && len(w.snap.Data) > 0 {
+		md := w.snap.Metadata
+		f, err := s.writeSnapFile(md.Term, md.Index, w.snap.Data)
+		if err != nil {
+			return err
+		}
+		sf = &f
+		defer func() {
+			if err != nil {
+				s.removeSnapFile(f.name)
+			} else {
+				s.replacedSnapFile(f.name)
+			}
+		}()
+	} else if w.snap != nil {
+		defer func() {
+			if err == nil {
+				s.replacedSnapFile("")
+			}
+		}()
+	}
+
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := s.stage(b, w.snap, ents, w.hs, truncates); err != nil {
+	if err := s.stage(b, w.snap, sf, ents, w.hs, truncates); err != nil {
 		return err
 	}
 	opt := pebble.Sync
@@ -143,8 +168,9 @@ func (s *diskStorage) write(w logWrite) error {
 	return nil
 }
 
-// stage adds the records of a write to b.
-func (s *diskStorage) stage(b *pebble.Batch, snap *raftpb.Snapshot, ents []*raftpb.Entry, hs *raftpb.HardState, truncates bool) error {
+// stage adds the records of a write to b. sf, if not nil, holds snap's
+// data, which the snapshot record then leaves out.
+func (s *diskStorage) stage(b *pebble.Batch, snap *raftpb.Snapshot, sf *snapFile, ents []*raftpb.Entry, hs *raftpb.HardState, truncates bool) error {
 	var buf []byte
 	var err error
 	set := func(key []byte, m proto.Message) error {
@@ -156,7 +182,11 @@ func (s *diskStorage) stage(b *pebble.Batch, snap *raftpb.Snapshot, ents []*raft
 	}
 	if snap != nil {
 		md := snap.Metadata
-		if err := set(keySnapshot, snap); err != nil {
+		rec, err := snapshotRecord(snap, sf)
+		if err != nil {
+			return err
+		}
+		if err := stageSnapshotRecords(b, rec, sf); err != nil {
 			return err
 		}
 		if err := set(keyCompacted, &raftpb.Entry{Index: md.Index, Term: md.Term}); err != nil {
@@ -248,17 +278,59 @@ func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte
 		cs = cur.Metadata.ConfState
 	}
 	snap := &raftpb.Snapshot{Data: data, Metadata: &raftpb.SnapshotMetadata{Index: i, Term: term, ConfState: cs}}
-	v, err := proto.Marshal(snap)
-	if err != nil {
-		return nil, err
+	var sf *snapFile
+	if len(data) > 0 {
+		f, err := s.writeSnapFile(term, i, data)
+		if err != nil {
+			return nil, err
+		}
+		sf = &f
 	}
-	if err := s.db.Set(keySnapshot, v, s.syncOpt()); err != nil {
+	rec, err := snapshotRecord(snap, sf)
+	if err == nil {
+		b := s.db.NewBatch()
+		defer b.Close()
+		if err = stageSnapshotRecords(b, rec, sf); err == nil {
+			// Not synced: the file is, and the record only has to be
+			// durable before a compaction behind it is, which pebble's
+			// ordered log guarantees. A crash that loses the record
+			// leaves the previous snapshot with the whole log after it.
+			err = b.Commit(pebble.NoSync)
+		}
+	}
+	if err != nil {
+		if sf != nil {
+			s.removeSnapFile(sf.name)
+		}
 		return nil, err
 	}
 	s.mu.Lock()
 	s.snapshot = snap
 	s.mu.Unlock()
+	if sf != nil {
+		s.replacedSnapFile(sf.name)
+	} else {
+		s.replacedSnapFile("")
+	}
 	return snap, nil
+}
+
+// snapshotRecord encodes the keySnapshot record of snap: without its data
+// if sf holds it.
+func snapshotRecord(snap *raftpb.Snapshot, sf *snapFile) ([]byte, error) {
+	if sf != nil {
+		snap = &raftpb.Snapshot{Metadata: snap.Metadata}
+	}
+	return proto.Marshal(snap)
+}
+
+// replacedSnapFile records that the snapshot record now names file name
+// ("" for none) and removes the file it named before. snapMu is held.
+func (s *diskStorage) replacedSnapFile(name string) {
+	if old := s.snapFile; old != name {
+		s.removeSnapFile(old)
+	}
+	s.snapFile = name
 }
 
 // checkSnapshotIndex checks that a snapshot may be created at index i and
@@ -335,11 +407,4 @@ func (s *diskStorage) Compact(i uint64) error {
 		s.tail = s.tail[i+1-tf:]
 	}
 	return nil
-}
-
-func (s *diskStorage) syncOpt() *pebble.WriteOptions {
-	if s.opts.noSync {
-		return pebble.NoSync
-	}
-	return pebble.Sync
 }
