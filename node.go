@@ -154,16 +154,37 @@ func RestartNode(c *Config) (Node, error) {
 	return n, nil
 }
 
-// stepRequest carries a message to the node's goroutine.
-type stepRequest struct {
-	m *raftpb.Message
-	// local marks a message built by the Node's own methods (MsgHup,
-	// MsgUnreachable, ...). It is stepped without RawNode.Step's checks,
-	// which reject such types when they come from outside.
-	local bool
+// requestKind says what a request asks of the node's goroutine.
+type requestKind uint8
+
+const (
+	// reqStep steps m with RawNode.Step's checks: a message from outside.
+	reqStep requestKind = iota
+	// reqLocalStep steps a message built by the Node's own methods
+	// (MsgProp, MsgHup, MsgUnreachable, ...), without RawNode.Step's
+	// checks, which reject such types when they come from outside.
+	reqLocalStep
+	reqConfChange
+	reqStatus
+	reqStop
+)
+
+// request carries a call to the node's goroutine. All kinds but
+// proposals share one channel, so that the goroutine's select watches
+// few channels: a select locks every channel it watches, on every turn,
+// and that locking was the largest cost of a proposal's trip.
+type request struct {
+	kind requestKind
+	m    *raftpb.Message
 	// result, if not nil, receives the error of stepping m. It has a
 	// buffer of one so that the goroutine never waits on the caller.
 	result chan error
+	// cc and ccResult are the change and answer of reqConfChange
+	// (ccResult buffered like result).
+	cc       raftpb.ConfChangeI
+	ccResult chan confChangeResult
+	// status receives the answer of reqStatus (buffered like result).
+	status chan Status
 }
 
 type confChangeResult struct {
@@ -171,15 +192,14 @@ type confChangeResult struct {
 	err error
 }
 
-type confChangeRequest struct {
-	cc     raftpb.ConfChangeI
-	result chan confChangeResult // buffered, like stepRequest.result
-}
-
 // resultChans recycles the per-request result channels of stepping, so
 // that a proposal costs no channel allocation. A channel goes back only
 // once its one result has been received, so a recycled channel is empty.
 var resultChans = sync.Pool{New: func() any { return make(chan error, 1) }}
+
+// maxProposalBatch bounds how many proposals the node's goroutine takes
+// in one go, without looking at its other channels, once one has arrived.
+const maxProposalBatch = 64
 
 // node implements Node. Its fields are set once by newNode; only the run
 // goroutine touches rn.
@@ -191,16 +211,13 @@ type node struct {
 
 	// propc takes local proposals. The run loop only listens on it while a
 	// leader is known, which is what makes Propose wait for one.
-	propc chan stepRequest
-	// recvc takes every other message to step.
-	recvc    chan stepRequest
-	confc    chan confChangeRequest
+	propc chan request
+	// reqc takes every other request, Stop included.
+	reqc     chan request
 	tickc    chan struct{}
 	readyc   chan Ready
 	advancec chan struct{}
-	statusc  chan chan Status
-	// stop asks the run loop to return; done is closed when it has.
-	stop chan struct{}
+	// done is closed when the run loop has returned.
 	done chan struct{}
 }
 
@@ -210,14 +227,11 @@ func newNode(rn *RawNode) *node {
 		id:       rn.raft.id,
 		async:    rn.asyncStorageWrites,
 		logger:   rn.raft.logger,
-		propc:    make(chan stepRequest),
-		recvc:    make(chan stepRequest),
-		confc:    make(chan confChangeRequest),
+		propc:    make(chan request),
+		reqc:     make(chan request),
 		tickc:    make(chan struct{}, tickBacklog),
 		readyc:   make(chan Ready),
 		advancec: make(chan struct{}),
-		statusc:  make(chan chan Status),
-		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 }
@@ -230,7 +244,7 @@ func newNode(rn *RawNode) *node {
 func (n *node) run() {
 	defer close(n.done)
 	var (
-		propc    chan stepRequest
+		propc    chan request
 		readyc   chan Ready
 		advancec chan struct{}
 		rd       Ready
@@ -261,11 +275,16 @@ func (n *node) run() {
 		select {
 		case req := <-propc:
 			req.result <- r.Step(req.m)
-		case req := <-n.recvc:
-			n.handleStep(req)
-		case req := <-n.confc:
-			cs, err := n.rn.ApplyConfChange(req.cc)
-			req.result <- confChangeResult{cs, err}
+			// Take the proposals already waiting too, before the next
+			// Ready is built: they join it, and each costs a cheap
+			// receive instead of a turn of the full select. A proposal
+			// never changes the leader, so propc stays open meanwhile.
+			n.takeProposals()
+		case req := <-n.reqc:
+			if req.kind == reqStop {
+				return
+			}
+			n.handle(req)
 		case <-n.tickc:
 			n.rn.Tick()
 		case readyc <- rd:
@@ -277,17 +296,37 @@ func (n *node) run() {
 		case <-advancec:
 			n.rn.Advance(Ready{})
 			advancec = nil
-		case c := <-n.statusc:
-			c <- getStatus(r)
-		case <-n.stop:
+		}
+	}
+}
+
+// takeProposals steps the proposals that are waiting on propc, up to
+// maxProposalBatch, without blocking.
+func (n *node) takeProposals() {
+	r := n.rn.raft
+	for range maxProposalBatch - 1 {
+		select {
+		case req := <-n.propc:
+			req.result <- r.Step(req.m)
+		default:
 			return
 		}
 	}
 }
 
-func (n *node) handleStep(req stepRequest) {
+// handle serves a request from reqc other than reqStop.
+func (n *node) handle(req request) {
+	switch req.kind {
+	case reqConfChange:
+		cs, err := n.rn.ApplyConfChange(req.cc)
+		req.ccResult <- confChangeResult{cs, err}
+		return
+	case reqStatus:
+		req.status <- getStatus(n.rn.raft)
+		return
+	}
 	var err error
-	if req.local {
+	if req.kind == reqLocalStep {
 		err = n.rn.raft.Step(req.m)
 	} else {
 		err = n.rn.Step(req.m)
@@ -313,15 +352,19 @@ func (n *node) logLeaderChange(from, to, term uint64) {
 
 // stepWait hands m to the run loop on c and returns the result of
 // stepping it.
-func (n *node) stepWait(ctx context.Context, c chan<- stepRequest, m *raftpb.Message, local bool) error {
+func (n *node) stepWait(ctx context.Context, c chan<- request, m *raftpb.Message, local bool) error {
 	// Decide a request that is dead on arrival without racing it against
 	// the channels: a select picks at random among ready cases.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	kind := reqStep
+	if local {
+		kind = reqLocalStep
+	}
 	result := resultChans.Get().(chan error)
 	select {
-	case c <- stepRequest{m: m, local: local, result: result}:
+	case c <- request{kind: kind, m: m, result: result}:
 	case <-ctx.Done():
 		resultChans.Put(result)
 		return ctx.Err()
@@ -342,7 +385,7 @@ func (n *node) send(ctx context.Context, m *raftpb.Message) {
 		return
 	}
 	select {
-	case n.recvc <- stepRequest{m: m, local: true}:
+	case n.reqc <- request{kind: reqLocalStep, m: m}:
 	case <-ctx.Done():
 	case <-n.done:
 	}
@@ -359,7 +402,7 @@ func (n *node) Tick() {
 }
 
 func (n *node) Campaign(ctx context.Context) error {
-	return n.stepWait(ctx, n.recvc, &raftpb.Message{Type: raftpb.MsgHup}, true)
+	return n.stepWait(ctx, n.reqc, &raftpb.Message{Type: raftpb.MsgHup}, true)
 }
 
 func (n *node) Propose(ctx context.Context, data []byte) error {
@@ -376,7 +419,7 @@ func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) err
 }
 
 func (n *node) Step(ctx context.Context, m *raftpb.Message) error {
-	return n.stepWait(ctx, n.recvc, m, false)
+	return n.stepWait(ctx, n.reqc, m, false)
 }
 
 func (n *node) Ready() <-chan Ready { return n.readyc }
@@ -395,13 +438,13 @@ func (n *node) ApplyConfChange(cc raftpb.ConfChangeI) (*raftpb.ConfState, error)
 	if cc == nil || cc.AsV2() == nil {
 		return nil, raftpb.ErrNilConfChange
 	}
-	req := confChangeRequest{cc: cc, result: make(chan confChangeResult, 1)}
+	req := request{kind: reqConfChange, cc: cc, ccResult: make(chan confChangeResult, 1)}
 	select {
-	case n.confc <- req:
+	case n.reqc <- req:
 	case <-n.done:
 		return nil, ErrStopped
 	}
-	res := <-req.result
+	res := <-req.ccResult
 	return res.cs, res.err
 }
 
@@ -412,18 +455,18 @@ func (n *node) TransferLeadership(ctx context.Context, lead, transferee uint64) 
 }
 
 func (n *node) ForgetLeader(ctx context.Context) error {
-	return n.stepWait(ctx, n.recvc, &raftpb.Message{Type: raftpb.MsgForgetLeader}, true)
+	return n.stepWait(ctx, n.reqc, &raftpb.Message{Type: raftpb.MsgForgetLeader}, true)
 }
 
 func (n *node) ReadIndex(ctx context.Context, rctx []byte) error {
 	m := &raftpb.Message{Type: raftpb.MsgReadIndex, Entries: []*raftpb.Entry{{Data: rctx}}}
-	return n.stepWait(ctx, n.recvc, m, true)
+	return n.stepWait(ctx, n.reqc, m, true)
 }
 
 func (n *node) Status() Status {
 	c := make(chan Status, 1)
 	select {
-	case n.statusc <- c:
+	case n.reqc <- request{kind: reqStatus, status: c}:
 		return <-c
 	case <-n.done:
 		return Status{}
@@ -440,7 +483,7 @@ func (n *node) ReportSnapshot(id uint64, status SnapshotStatus) {
 
 func (n *node) Stop() {
 	select {
-	case n.stop <- struct{}{}:
+	case n.reqc <- request{kind: reqStop}:
 	case <-n.done:
 		// Already stopped.
 		return
