@@ -65,8 +65,16 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	// never be sent before what it promises is durable.
 	early := s.isLeader && rd.SoftState == nil && len(rd.Messages) > 0 &&
 		(rd.HardState == nil || rd.HardState.Term == s.persistedTerm && rd.HardState.Vote == s.persistedVote)
+	msgs := rd.Messages
 	if early {
-		s.trans.send(rd.Messages)
+		s.trans.send(msgs)
+	} else {
+		// A follower's forwarded proposals and read requests promise
+		// nothing about its disk either; sending them now saves the
+		// client a local fsync on its way to the leader.
+		var now []*raftpb.Message
+		now, msgs = splitForwarded(msgs)
+		s.trans.send(now)
 	}
 	// Committed entries that come before this Ready's new entries were
 	// made durable here by an earlier Ready (and are durable on a quorum,
@@ -97,7 +105,7 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	}
 	// c: send.
 	if !early {
-		s.trans.send(rd.Messages)
+		s.trans.send(msgs)
 	}
 	// d: apply the rest.
 	if err := s.applyTimed(applyLater); err != nil {
@@ -113,6 +121,37 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	// f.
 	s.node.Advance()
 	return nil
+}
+
+// splitForwarded splits msgs into the proposals and read-index requests
+// that a follower forwards to its leader, and the rest, keeping the order
+// within each. It allocates only when msgs holds both kinds.
+func splitForwarded(msgs []*raftpb.Message) (fwd, rest []*raftpb.Message) {
+	isFwd := func(m *raftpb.Message) bool {
+		return m.Type == raftpb.MsgProp || m.Type == raftpb.MsgReadIndex
+	}
+	n := 0
+	for _, m := range msgs {
+		if isFwd(m) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil, msgs
+	case len(msgs):
+		return msgs, nil
+	}
+	fwd = make([]*raftpb.Message, 0, n)
+	rest = make([]*raftpb.Message, 0, len(msgs)-n)
+	for _, m := range msgs {
+		if isFwd(m) {
+			fwd = append(fwd, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	return fwd, rest
 }
 
 // splitCommitted splits rd's committed entries into those that may be

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/seed901663da/raft"
@@ -31,6 +32,39 @@ func TestSplitCommitted(t *testing.T) {
 		now, later := splitCommitted(&tc.rd)
 		if len(now) != tc.nNow || len(later) != tc.nLater {
 			t.Errorf("%s: %d now, %d later; want %d, %d", tc.name, len(now), len(later), tc.nNow, tc.nLater)
+		}
+	}
+}
+
+// TestSplitForwarded checks that only proposals and read requests go
+// before the fsync on a follower (a vote or an append acknowledgement sent
+// early would promise what is not yet durable), in their order.
+func TestSplitForwarded(t *testing.T) {
+	m := func(typ raftpb.MessageType, idx uint64) *raftpb.Message {
+		return &raftpb.Message{Type: typ, Index: idx}
+	}
+	str := func(ms []*raftpb.Message) string {
+		out := ""
+		for _, m := range ms {
+			out += fmt.Sprintf("%v/%d ", m.Type, m.Index)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in         []*raftpb.Message
+		fwd, later string
+	}{
+		{nil, "", ""},
+		{[]*raftpb.Message{m(raftpb.MsgAppResp, 1), m(raftpb.MsgVoteResp, 2)}, "", "MsgAppResp/1 MsgVoteResp/2 "},
+		{[]*raftpb.Message{m(raftpb.MsgProp, 1), m(raftpb.MsgReadIndex, 2)}, "MsgProp/1 MsgReadIndex/2 ", ""},
+		{
+			[]*raftpb.Message{m(raftpb.MsgProp, 1), m(raftpb.MsgAppResp, 2), m(raftpb.MsgReadIndex, 3), m(raftpb.MsgHeartbeatResp, 4), m(raftpb.MsgProp, 5)},
+			"MsgProp/1 MsgReadIndex/3 MsgProp/5 ", "MsgAppResp/2 MsgHeartbeatResp/4 ",
+		},
+	} {
+		fwd, later := splitForwarded(tc.in)
+		if str(fwd) != tc.fwd || str(later) != tc.later {
+			t.Errorf("splitForwarded(%s) = %q, %q; want %q, %q", str(tc.in), str(fwd), str(later), tc.fwd, tc.later)
 		}
 	}
 }
