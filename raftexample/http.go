@@ -193,7 +193,25 @@ func (s *server) handlePut(ctx context.Context, w http.ResponseWriter, r *http.R
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"key": key, "index": res.index})
+	body := putResponse(key, res.index)
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// putResponse returns the body of a successful PUT: what writeJSON writes
+// for {"key": key, "index": index}, built without a map and reflection on
+// the hottest path.
+func putResponse(key string, index uint64) []byte {
+	qkey, _ := json.Marshal(key) // a string always encodes
+	body := make([]byte, 0, 32+len(qkey))
+	body = append(body, `{"index":`...)
+	body = strconv.AppendUint(body, index, 10)
+	body = append(body, `,"key":`...)
+	body = append(body, qkey...)
+	return append(body, "}\n"...)
 }
 
 func (s *server) handleList(w http.ResponseWriter, r *http.Request) {
@@ -250,7 +268,7 @@ func (s *server) proposeAndWait(ctx context.Context, reqID uint64, propose func(
 			s.metrics.proposals.WithLabelValues("dropped").Inc()
 			return res, errUnavailable{fmt.Sprintf("the change was refused when applied: %v", res.err)}
 		}
-		s.metrics.proposals.WithLabelValues("applied").Inc()
+		s.metrics.proposalsApplied.Inc()
 		return res, nil
 	case <-ctx.Done():
 		s.metrics.proposals.WithLabelValues("timeout").Inc()
@@ -291,7 +309,7 @@ func (s *server) readBarrier(ctx context.Context, serializable bool) error {
 			if err := s.applied.wait(ctx, idx); err != nil {
 				return fail()
 			}
-			s.metrics.reads.WithLabelValues(kind, "ok").Inc()
+			s.metrics.linearizableReads.Inc()
 			return nil
 		case <-retry.C:
 			_ = s.node.ReadIndex(ctx, rctx)

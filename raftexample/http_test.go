@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -124,5 +125,17 @@ func TestMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", b)
+	}
+}
+
+// TestPutResponse checks that the hand-built PUT reply is byte for byte
+// what writeJSON writes for the same fields, quoting included.
+func TestPutResponse(t *testing.T) {
+	for _, key := range []string{"k1", `a"b\c`, "<tag>&amp;", "tab\there\x01", "é€", "bad\xffutf8"} {
+		rec := httptest.NewRecorder()
+		writeJSON(rec, http.StatusOK, map[string]any{"key": key, "index": uint64(1234567)})
+		if got, want := string(putResponse(key, 1234567)), rec.Body.String(); got != want {
+			t.Errorf("putResponse(%q) = %q, writeJSON writes %q", key, got, want)
+		}
 	}
 }
