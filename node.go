@@ -201,42 +201,72 @@ var resultChans = sync.Pool{New: func() any { return make(chan error, 1) }}
 // in one go, without looking at its other channels, once one has arrived.
 const maxProposalBatch = 64
 
-// node implements Node. Its fields are set once by newNode; only the run
-// goroutine touches rn.
+// node implements Node. Its fields are set once by newNode, except those
+// under mu.
 type node struct {
 	rn     *RawNode
 	id     uint64
 	async  bool
 	logger *zap.Logger
 
+	// mu guards rn and the fields below it. The run goroutine holds it
+	// whenever it works on rn, and releases it while it waits in its
+	// select. Meanwhile Propose may step a proposal itself
+	// (proposeDirect), which spares the proposer two goroutine handoffs,
+	// the request to the run goroutine and its answer; and Advance
+	// acknowledges the Ready itself, which spares another. Handoffs, and
+	// the channel locking of the run goroutine's select, were most of a
+	// proposal's cost.
+	mu sync.Mutex
+	// offering is set while the run goroutine offers a Ready built from
+	// the current state: then nothing may change the state, since
+	// acceptReady must accept exactly what was offered, and proposals go
+	// through propc instead.
+	offering bool
+	// stopped is set once the run goroutine has returned.
+	stopped bool
+	// awaitingAdvance is set while a delivered Ready awaits Advance
+	// (synchronous storage mode).
+	awaitingAdvance bool
+	// offered is signalled when offering is cleared. Advance waits on it:
+	// the application may call Advance before the run goroutine has
+	// recorded that the Ready was taken.
+	offered sync.Cond
+	// kickc wakes the run goroutine after Propose stepped a proposal or
+	// Advance acknowledged a Ready, so that it offers the next Ready. A buffer of one is enough:
+	// a pending kick already promises a look at the latest state.
+	kickc chan struct{}
+
 	// propc takes local proposals. The run loop only listens on it while a
 	// leader is known, which is what makes Propose wait for one.
 	propc chan request
 	// reqc takes every other request, Stop included.
-	reqc     chan request
-	tickc    chan struct{}
-	readyc   chan Ready
-	advancec chan struct{}
+	reqc   chan request
+	tickc  chan struct{}
+	readyc chan Ready
 	// done is closed when the run loop has returned.
 	done chan struct{}
 }
 
 func newNode(rn *RawNode) *node {
-	return &node{
-		rn:       rn,
-		id:       rn.raft.id,
-		async:    rn.asyncStorageWrites,
-		logger:   rn.raft.logger,
-		propc:    make(chan request),
-		reqc:     make(chan request),
-		tickc:    make(chan struct{}, tickBacklog),
-		readyc:   make(chan Ready),
-		advancec: make(chan struct{}),
-		done:     make(chan struct{}),
+	n := &node{
+		rn:     rn,
+		id:     rn.raft.id,
+		async:  rn.asyncStorageWrites,
+		logger: rn.raft.logger,
+		kickc:  make(chan struct{}, 1),
+		propc:  make(chan request),
+		reqc:   make(chan request),
+		tickc:  make(chan struct{}, tickBacklog),
+		readyc: make(chan Ready),
+		done:   make(chan struct{}),
 	}
+	n.offered.L = &n.mu
+	return n
 }
 
-// run is the node's goroutine: the only one that touches the RawNode. Each
+// run is the node's goroutine. It owns the RawNode, which others touch
+// only under mu while it waits: Propose (proposeDirect) and Advance. Each
 // channel is listened on only when the request can be served right away
 // (a nil channel blocks forever in a select), so no request is ever taken
 // and then parked: proposals wait for a leader in the proposer's select,
@@ -244,17 +274,22 @@ func newNode(rn *RawNode) *node {
 func (n *node) run() {
 	defer close(n.done)
 	var (
-		propc    chan request
-		readyc   chan Ready
-		advancec chan struct{}
-		rd       Ready
-		lead     = None
+		propc  chan request
+		readyc chan Ready
+		rd     Ready
+		lead   = None
 	)
 	r := n.rn.raft
+	n.mu.Lock()
+	defer func() {
+		n.stopped = true
+		n.offering = false
+		n.offered.Broadcast()
+		n.mu.Unlock()
+	}()
 	for {
-		// Invariant: advancec != nil exactly while a delivered Ready
-		// awaits Advance, and then nothing new is offered.
-		if advancec == nil && n.rn.HasReady() {
+		// While a delivered Ready awaits Advance, nothing new is offered.
+		if !n.awaitingAdvance && n.rn.HasReady() {
 			// Rebuilt on every turn: anything handled below may have
 			// added to it, and only what is offered is accepted.
 			rd = n.rn.readyWithoutAccept()
@@ -272,30 +307,54 @@ func (n *node) run() {
 			}
 		}
 
+		n.offering = readyc != nil
+		n.mu.Unlock()
+		var (
+			req      request
+			gotReq   bool
+			proposal bool
+			ticked   bool
+			accepted bool
+		)
 		select {
-		case req := <-propc:
+		case req = <-propc:
+			proposal = true
+		case <-n.kickc:
+			// Propose or Advance changed the state; the next turn
+			// rebuilds the Ready.
+		case req = <-n.reqc:
+			gotReq = true
+		case <-n.tickc:
+			ticked = true
+		case readyc <- rd:
+			accepted = true
+		}
+		n.mu.Lock()
+		if n.offering {
+			n.offering = false
+			// Advance may be waiting to see whether its Ready was
+			// accepted.
+			n.offered.Broadcast()
+		}
+		switch {
+		case proposal:
 			req.result <- r.Step(req.m)
 			// Take the proposals already waiting too, before the next
 			// Ready is built: they join it, and each costs a cheap
 			// receive instead of a turn of the full select. A proposal
 			// never changes the leader, so propc stays open meanwhile.
 			n.takeProposals()
-		case req := <-n.reqc:
+		case gotReq:
 			if req.kind == reqStop {
 				return
 			}
 			n.handle(req)
-		case <-n.tickc:
+		case ticked:
 			n.rn.Tick()
-		case readyc <- rd:
+		case accepted:
 			n.rn.acceptReady(rd)
 			rd = Ready{}
-			if !n.async {
-				advancec = n.advancec
-			}
-		case <-advancec:
-			n.rn.Advance(Ready{})
-			advancec = nil
+			n.awaitingAdvance = !n.async
 		}
 	}
 }
@@ -406,7 +465,43 @@ func (n *node) Campaign(ctx context.Context) error {
 }
 
 func (n *node) Propose(ctx context.Context, data []byte) error {
-	return n.stepWait(ctx, n.propc, newProposal(n.id, data), true)
+	m := newProposal(n.id, data)
+	if done, err := n.proposeDirect(ctx, m); done {
+		return err
+	}
+	return n.stepWait(ctx, n.propc, m, true)
+}
+
+// proposeDirect steps proposal m on the caller's goroutine if the run
+// goroutine is not offering a Ready and a leader is known, and then kicks
+// the run goroutine. It reports false if it did not step m: the caller
+// sends it on propc, which also waits for a leader.
+func (n *node) proposeDirect(ctx context.Context, m *raftpb.Message) (done bool, _ error) {
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	// Under contention, queue on propc instead of waiting for the lock:
+	// the run goroutine takes waiting proposals in a batch, which beats
+	// handing the lock around proposer by proposer.
+	if !n.mu.TryLock() {
+		return false, nil
+	}
+	if n.offering || n.stopped || n.rn.raft.lead == None {
+		n.mu.Unlock()
+		return false, nil
+	}
+	err := n.rn.raft.Step(m)
+	n.mu.Unlock()
+	n.kick()
+	return true, err
+}
+
+// kick wakes the run goroutine to look at a state changed under mu.
+func (n *node) kick() {
+	select {
+	case n.kickc <- struct{}{}:
+	default:
+	}
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
@@ -415,6 +510,9 @@ func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) err
 		return err
 	}
 	m.From = n.id
+	if done, err := n.proposeDirect(ctx, m); done {
+		return err
+	}
 	return n.stepWait(ctx, n.propc, m, true)
 }
 
@@ -428,9 +526,24 @@ func (n *node) Advance() {
 	if n.async {
 		panic("raft: Node.Advance called with AsyncStorageWrites enabled; step the storage responses instead")
 	}
-	select {
-	case n.advancec <- struct{}{}:
-	case <-n.done:
+	n.mu.Lock()
+	// The Ready being acknowledged was taken from an offer; wait until
+	// the run goroutine has recorded that (or has stopped).
+	for n.offering {
+		n.offered.Wait()
+	}
+	if !n.awaitingAdvance || n.stopped {
+		// Nothing delivered awaits an acknowledgement, or the node is
+		// stopped: there is nothing to do.
+		n.mu.Unlock()
+		return
+	}
+	n.rn.Advance(Ready{})
+	n.awaitingAdvance = false
+	kick := n.rn.HasReady()
+	n.mu.Unlock()
+	if kick {
+		n.kick()
 	}
 }
 
