@@ -18,7 +18,8 @@ import (
 // (a sleep whenever a Ready says MustSync). Each of the concurrent
 // proposers proposes a payloadSize entry and waits until it is applied
 // before proposing the next, so proposals batch up in Readys while the
-// node persists. b.N counts proposals.
+// node persists. b.N counts proposals. entries/sync is proposals per
+// Ready that said MustSync: the batching a real fsync would get.
 func BenchmarkNode(b *testing.B) {
 	for _, fsync := range []time.Duration{0, time.Millisecond} {
 		for _, proposers := range []int{1, 8, 64} {
@@ -40,6 +41,9 @@ type nodeApp struct {
 	done    chan struct{}
 	stopped chan struct{}
 	err     error
+	// syncs counts the Readys that said MustSync: with a simulated
+	// fsync, each costs one, so proposals per sync is the batching.
+	syncs atomic.Int64
 }
 
 func (a *nodeApp) handle(rd raft.Ready) error {
@@ -50,8 +54,11 @@ func (a *nodeApp) handle(rd raft.Ready) error {
 	if err := a.st.persist(rd.HardState, rd.Entries); err != nil {
 		return err
 	}
-	if a.fsync > 0 && rd.MustSync {
-		time.Sleep(a.fsync)
+	if rd.MustSync {
+		a.syncs.Add(1)
+		if a.fsync > 0 {
+			time.Sleep(a.fsync)
+		}
 	}
 	if _, err := a.st.apply(rd.CommittedEntries); err != nil {
 		return err
@@ -114,6 +121,7 @@ func benchNode(b *testing.B, fsync time.Duration, proposers int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, proposers)
+	a.syncs.Store(0)
 	m := startMeter(b)
 	for p := range proposers {
 		data := make([]byte, payloadSize)
@@ -129,7 +137,11 @@ func benchNode(b *testing.B, fsync time.Duration, proposers int) {
 		})
 	}
 	wg.Wait()
+	syncs := a.syncs.Load()
 	m.report(b.N, "entry", "entries")
+	if syncs > 0 {
+		b.ReportMetric(float64(b.N)/float64(syncs), "entries/sync")
+	}
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
