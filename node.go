@@ -491,8 +491,13 @@ func (n *node) proposeDirect(ctx context.Context, m *raftpb.Message) (done bool,
 		return false, nil
 	}
 	err := n.rn.raft.Step(m)
+	// While a Ready awaits Advance the run goroutine could offer nothing
+	// anyway; Advance kicks it if there is more to do.
+	kick := !n.awaitingAdvance
 	n.mu.Unlock()
-	n.kick()
+	if kick {
+		n.kick()
+	}
 	return true, err
 }
 
