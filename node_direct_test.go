@@ -1,0 +1,197 @@
+package raft
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed901663da/raft/raftpb"
+)
+
+// The tests in this file drive a single-voter Node by hand, one Ready at a
+// time, to pin down what Node.Propose and Node.Advance do on the caller's
+// goroutine (node.proposeDirect, and Advance's own acknowledgement).
+
+// loneNode is a started single-voter Node and the storage its Readys are
+// persisted to.
+type loneNode struct {
+	t  *testing.T
+	n  Node
+	st *MemoryStorage
+}
+
+func startLoneNode(t *testing.T) *loneNode {
+	t.Helper()
+	st := NewMemoryStorage()
+	n, err := StartNode(nodeTestConfig(1, st), []Peer{{ID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	l := &loneNode{t: t, n: n, st: st}
+	l.handle(l.next()) // the bootstrap entries
+	if err := n.Campaign(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for n.Status().RaftState != StateLeader {
+		l.handle(l.next())
+	}
+	// Then until the leader's empty entry is applied.
+	term := n.Status().Term
+	for applied := false; !applied; {
+		rd := l.next()
+		for _, e := range rd.CommittedEntries {
+			applied = applied || e.Term == term
+		}
+		l.handle(rd)
+	}
+	return l
+}
+
+// next returns the next Ready, failing the test if none comes in time.
+func (l *loneNode) next() Ready {
+	l.t.Helper()
+	select {
+	case rd := <-l.n.Ready():
+		return rd
+	case <-time.After(waitLimit):
+		l.t.Fatal("no Ready")
+		return Ready{}
+	}
+}
+
+// persist writes a Ready's hard state and entries; apply applies its
+// committed conf changes. Neither calls Advance.
+func (l *loneNode) persist(rd Ready) {
+	l.t.Helper()
+	if err := l.st.Append(rd.Entries); err != nil {
+		l.t.Fatal(err)
+	}
+	if rd.HardState != nil {
+		if err := l.st.SetHardState(rd.HardState); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	for _, e := range rd.CommittedEntries {
+		if e.Type != raftpb.EntryNormal {
+			cc, err := raftpb.UnmarshalConfChange(e.Type, e.Data)
+			if err != nil {
+				l.t.Fatal(err)
+			}
+			if _, err := l.n.ApplyConfChange(cc); err != nil {
+				l.t.Fatal(err)
+			}
+		}
+	}
+}
+
+func (l *loneNode) handle(rd Ready) {
+	l.t.Helper()
+	l.persist(rd)
+	l.n.Advance()
+}
+
+func entryData(ents []*raftpb.Entry) []string {
+	var out []string
+	for _, e := range ents {
+		if len(e.Data) > 0 && e.Type == raftpb.EntryNormal {
+			out = append(out, string(e.Data))
+		}
+	}
+	return out
+}
+
+// A proposal made while a Ready awaits Advance does not wait for it, and
+// the next Ready, offered once Advance is called, carries it. A lone
+// voter commits it in that same Ready.
+func TestNodeProposeWhileReadyOutstanding(t *testing.T) {
+	l := startLoneNode(t)
+	ctx := context.Background()
+	if err := l.n.Propose(ctx, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	rd := l.next()
+	if got := fmt.Sprint(entryData(rd.Entries), entryData(rd.CommittedEntries)); got != "[a] [a]" {
+		t.Fatalf("first Ready: entries and committed entries %s, want [a] [a]", got)
+	}
+	l.persist(rd)
+	// Proposed from the goroutine that holds the Ready: it must not need
+	// the Ready advanced first.
+	if err := l.n.Propose(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rd := <-l.n.Ready():
+		t.Fatalf("a Ready was offered before Advance: %+v", rd)
+	default:
+	}
+	l.n.Advance()
+	rd = l.next()
+	if got := fmt.Sprint(entryData(rd.Entries), entryData(rd.CommittedEntries)); got != "[b] [b]" {
+		t.Fatalf("second Ready: entries and committed entries %s, want [b] [b]", got)
+	}
+	if rd.HardState == nil || rd.HardState.Commit != rd.Entries[0].Index {
+		t.Fatalf("second Ready's hard state %v does not commit entry %d", rd.HardState, rd.Entries[0].Index)
+	}
+	l.handle(rd)
+}
+
+// Many proposers and an application loop that advances as soon as it has
+// persisted: every proposal is applied exactly once, in the order the
+// Readys carry them. Run with -race, this checks the locking between the
+// run goroutine, proposers stepping directly, and Advance.
+func TestNodeConcurrentDirectProposals(t *testing.T) {
+	l := startLoneNode(t)
+	const proposers, each = 8, 200
+	applied := make(map[string]int)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for len(applied) < proposers*each {
+			var rd Ready
+			select {
+			case rd = <-l.n.Ready():
+			case <-time.After(waitLimit):
+				t.Errorf("no Ready; applied %d proposals", len(applied))
+				return
+			}
+			if err := l.st.Append(rd.Entries); err != nil {
+				t.Error(err)
+				return
+			}
+			if rd.HardState != nil {
+				if err := l.st.SetHardState(rd.HardState); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for _, d := range entryData(rd.CommittedEntries) {
+				applied[d]++
+			}
+			l.n.Advance()
+		}
+	}()
+	var wg sync.WaitGroup
+	for p := range proposers {
+		wg.Go(func() {
+			for i := range each {
+				if err := l.n.Propose(context.Background(), fmt.Appendf(nil, "%d/%d", p, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	<-done
+	for d, n := range applied {
+		if n != 1 {
+			t.Errorf("%s applied %d times", d, n)
+		}
+	}
+	if st := l.n.Status(); st.Applied != st.Commit {
+		t.Errorf("status: applied %d, commit %d", st.Applied, st.Commit)
+	}
+}
