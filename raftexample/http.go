@@ -242,7 +242,7 @@ func (s *server) handleList(w http.ResponseWriter, r *http.Request) {
 func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, error) {
 	c.reqID = s.ids.get()
 	start := time.Now()
-	res, err := s.proposeAndWait(ctx, c.reqID, func() error { return s.node.Propose(ctx, c.marshal()) })
+	res, err := s.proposeAndWait(ctx, c.reqID, func() error { return s.batcher.propose(ctx, c.marshal()) })
 	if err == nil {
 		s.metrics.writeLatency.Observe(time.Since(start).Seconds())
 	}
@@ -255,6 +255,10 @@ func (s *server) proposeAndWait(ctx context.Context, reqID uint64, propose func(
 	ch := s.writes.register(reqID)
 	defer s.writes.cancel(reqID)
 	if err := propose(); err != nil {
+		if errors.Is(err, errHandedOff) {
+			s.metrics.proposals.WithLabelValues("timeout").Inc()
+			return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v before raft took the write; it may or may not take effect", s.cfg.requestTimeout)}
+		}
 		if errors.Is(err, raft.ErrProposalDropped) {
 			s.metrics.proposals.WithLabelValues("dropped").Inc()
 			return applyResult{}, errUnavailable{"the proposal was dropped (no leader, leadership transfer or overload); nothing was written, retry"}

@@ -45,6 +45,7 @@ func (s *server) run() {
 
 // handleReady persists, sends, applies and acknowledges one Ready.
 func (s *server) handleReady(rd *raft.Ready) error {
+	s.batcher.setBusy(true)
 	if rd.SoftState != nil {
 		if prev := s.leader.Swap(rd.SoftState.Lead); prev != rd.SoftState.Lead {
 			s.metrics.leaderChanges.Inc()
@@ -118,8 +119,11 @@ func (s *server) handleReady(rd *raft.Ready) error {
 		}
 	}
 	s.maybeSnapshot()
+	// Writes that came in meanwhile go into the next Ready, as one entry.
+	s.batcher.flush()
 	// f.
 	s.node.Advance()
+	s.batcher.setBusy(false)
 	return nil
 }
 
@@ -231,14 +235,16 @@ func (s *server) apply(ents []*raftpb.Entry) error {
 			if len(e.Data) == 0 {
 				break // a new leader's empty entry
 			}
-			cmd, err := unmarshalCommand(e.Data)
+			cmds, err := decodeEntry(e.Data)
 			if err != nil {
 				// Every node skips the same entry, so the replicas agree.
 				s.logf("skipping entry %d: %v", e.Index, err)
 				break
 			}
-			existed := s.kv.apply(cmd)
-			s.writes.trigger(cmd.reqID, applyResult{index: e.Index, existed: existed})
+			for _, cmd := range cmds {
+				existed := s.kv.apply(cmd)
+				s.writes.trigger(cmd.reqID, applyResult{index: e.Index, existed: existed})
+			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
 			if err := s.applyConfChange(e); err != nil {
 				return err

@@ -120,6 +120,7 @@ type server struct {
 	logf    func(format string, args ...any)
 	storage *diskStorage
 	node    raft.Node
+	batcher *batcher
 	kv      *kvStore
 	members *members
 	trans   *transport
@@ -235,6 +236,8 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	cleanup = append(cleanup, s.node.Stop)
+	s.batcher = newBatcher(s.node, cfg.requestTimeout, func() bool { return s.leader.Load() != 0 })
+	cleanup = append(cleanup, s.batcher.close)
 
 	s.trans, err = newTransport(s, cfg)
 	if err != nil {
@@ -297,6 +300,7 @@ func (s *server) shutdown(clean bool) error {
 		<-s.loopDone
 		s.snapWG.Wait() // it writes to storage
 		s.node.Stop()
+		s.batcher.close()
 		if clean {
 			err = s.storage.close()
 		} else {

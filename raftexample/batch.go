@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/seed901663da/raft"
+)
+
+// Writes that arrive together are proposed together, as one raft entry.
+// Raft's per-entry costs then fall on the batch rather than on every
+// write: the leader sends one MsgApp per follower per proposal and each
+// follower answers each one, every entry is a pebble key and a record on
+// the peer streams, and every proposal is a trip to the node's goroutine.
+// No write waits for a batch to fill: a batch is every write that came in
+// while the node loop handled the last Ready (see batcher), so under light
+// load it is one write.
+//
+// A batch entry is opBatch, the number of commands (uvarint), then each
+// command's encoding (see command.marshal) prefixed by its length
+// (uvarint). A batch of one is sent as the plain command.
+const opBatch opType = 3
+
+// Bounds on one batch: commands, and bytes of encoded commands. The byte
+// bound keeps a batch of large values from making one huge entry; a
+// single command over it still goes alone.
+const (
+	maxProposalBatch      = 256
+	maxProposalBatchBytes = 256 << 10
+)
+
+// errHandedOff is returned by batcher.propose when ctx ended after the
+// batcher took the command, or raft did not answer in time: the write may
+// or may not take effect.
+var errHandedOff = errors.New("the write was handed to raft but not confirmed in time")
+
+// pendingProposal is one command waiting in the batcher.
+type pendingProposal struct {
+	data []byte
+	// done receives the result of proposing the batch that held it.
+	// Buffered, so the batcher never waits for the requester.
+	done chan error
+	// taken is set when a batch took it; cancelled when its requester
+	// gave up first. Guarded by batcher.mu.
+	taken, cancelled bool
+}
+
+// batcher gathers the writes that arrive while the node loop handles a
+// Ready, and the loop proposes them as one entry just before Advance (see
+// flush): proposed any earlier, they would still have waited for the next
+// Ready, so the batch costs them nothing. Writes that arrive while the
+// loop is idle are proposed at once by the batcher's goroutine.
+type batcher struct {
+	node    raft.Node
+	timeout time.Duration
+	// hasLeader says whether the node knows a leader; without one a
+	// proposal blocks, which the node loop must not do.
+	hasLeader func() bool
+
+	mu      sync.Mutex
+	pending []*pendingProposal
+	busy    bool // the node loop is handling a Ready and will flush
+	closed  bool
+
+	kick chan struct{} // capacity 1: pending needs proposing now
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// loopProposeTimeout bounds how long the node loop waits for raft to take
+// a batch when it believed a leader was known.
+const loopProposeTimeout = 50 * time.Millisecond
+
+func newBatcher(node raft.Node, timeout time.Duration, hasLeader func() bool) *batcher {
+	b := &batcher{node: node, timeout: timeout, hasLeader: hasLeader,
+		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	b.wg.Add(1)
+	go b.run()
+	return b
+}
+
+// close stops the batcher; proposals not yet taken fail. It returns once
+// the batcher's goroutine has, so the node must be stopped first or a
+// proposal in progress may hold it until its timeout.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	left := b.take()
+	b.mu.Unlock()
+	for _, p := range left {
+		p.done <- raft.ErrStopped
+	}
+	close(b.stop)
+	b.wg.Wait()
+}
+
+// propose proposes the encoded command data, batched with others, and
+// returns once raft has taken (or refused) the batch. Errors: ctx's or
+// raft's when nothing was proposed; errHandedOff when ctx ended while the
+// batch was on its way.
+func (b *batcher) propose(ctx context.Context, data []byte) error {
+	p := &pendingProposal{data: data, done: make(chan error, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return raft.ErrStopped
+	}
+	b.pending = append(b.pending, p)
+	now := !b.busy
+	b.mu.Unlock()
+	if now {
+		b.signal()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.taken {
+		return errHandedOff
+	}
+	p.cancelled = true
+	return ctx.Err()
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns the pending proposals. b.mu is held.
+func (b *batcher) take() []*pendingProposal {
+	var batch []*pendingProposal
+	for _, p := range b.pending {
+		if !p.cancelled {
+			p.taken = true
+			batch = append(batch, p)
+		}
+	}
+	clear(b.pending)
+	b.pending = b.pending[:0]
+	return batch
+}
+
+func (b *batcher) run() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.kick:
+		case <-b.stop:
+			return
+		}
+		b.mu.Lock()
+		batch := b.take()
+		b.mu.Unlock()
+		b.proposeBatches(batch, b.timeout)
+	}
+}
+
+// setBusy is called by the node loop when it starts handling a Ready
+// (true) and after Advance (false). While it is busy, writes wait for
+// flush; when it stops being busy, what is still pending goes at once.
+func (b *batcher) setBusy(busy bool) {
+	b.mu.Lock()
+	b.busy = busy
+	now := !busy && len(b.pending) > 0
+	b.mu.Unlock()
+	if now {
+		b.signal()
+	}
+}
+
+// flush proposes, from the node loop before Advance, the writes that
+// arrived during this Ready, so that they make the next one. Without a
+// known leader, proposing could block; the batcher's goroutine does it.
+func (b *batcher) flush() {
+	if !b.hasLeader() {
+		b.signal()
+		return
+	}
+	b.mu.Lock()
+	batch := b.take()
+	b.mu.Unlock()
+	b.proposeBatches(batch, loopProposeTimeout)
+}
+
+// proposeBatches proposes batch as entries of at most maxProposalBatch
+// commands and maxProposalBatchBytes, and tells each requester the
+// outcome of its entry.
+func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration) {
+	for len(batch) > 0 {
+		n, size := 1, len(batch[0].data)
+		for n < len(batch) && n < maxProposalBatch && size+len(batch[n].data) <= maxProposalBatchBytes {
+			size += len(batch[n].data)
+			n++
+		}
+		part := batch[:n]
+		batch = batch[n:]
+		data := part[0].data
+		if n > 1 {
+			data = encodeBatch(make([]byte, 0, size+8*n), part)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := b.node.Propose(ctx, data)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Raft may or may not have taken it.
+			err = errHandedOff
+		}
+		for _, p := range part {
+			p.done <- err
+		}
+	}
+}
+
+func encodeBatch(b []byte, batch []*pendingProposal) []byte {
+	b = append(b, byte(opBatch))
+	b = binary.AppendUvarint(b, uint64(len(batch)))
+	for _, p := range batch {
+		b = binary.AppendUvarint(b, uint64(len(p.data)))
+		b = append(b, p.data...)
+	}
+	return b
+}
+
+// decodeEntry returns the commands in a normal entry's data: one, or a
+// batch's. A malformed entry is refused whole, so that every replica
+// skips the same commands. Values are copied out of a batch: a value kept
+// in the key-value map must not pin the whole batch's memory.
+func decodeEntry(data []byte) ([]command, error) {
+	if len(data) == 0 || opType(data[0]) != opBatch {
+		c, err := unmarshalCommand(data)
+		if err != nil {
+			return nil, err
+		}
+		return []command{c}, nil
+	}
+	b := data[1:]
+	n, k := binary.Uvarint(b)
+	// Every command takes at least two bytes (length and op).
+	if k <= 0 || n == 0 || n > uint64(len(b))/2 {
+		return nil, errors.New("malformed batch: bad command count")
+	}
+	b = b[k:]
+	cmds := make([]command, 0, n)
+	for i := range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, fmt.Errorf("malformed batch: command %d of %d overruns the entry", i+1, n)
+		}
+		c, err := unmarshalCommand(b[k : k+int(l)])
+		if err != nil {
+			return nil, fmt.Errorf("malformed batch: command %d of %d: %w", i+1, n, err)
+		}
+		c.value = append([]byte(nil), c.value...)
+		cmds = append(cmds, c)
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("malformed batch: %d bytes after %d commands", len(b), n)
+	}
+	return cmds, nil
+}
