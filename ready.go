@@ -102,17 +102,24 @@ func mustSyncValue(st, prev hardStateValue, entsnum int) bool {
 // write is acknowledged, as any other.
 func (rn *RawNode) loneCommit() uint64 {
 	r := rn.raft
-	if rn.asyncStorageWrites || r.state != StateLeader || len(r.trk.Progress) != 1 ||
-		r.trk.Progress[r.id] == nil || !r.trk.IsSingleton() {
+	// Only unstable entries are considered: entries that are durable but
+	// uncommitted (written while the leader had peers) commit through
+	// the leader's acknowledgement at Advance, as before. The check runs
+	// on every HasReady, so it avoids Storage calls.
+	ents := r.raftLog.unstable.entries
+	if rn.asyncStorageWrites || r.state != StateLeader || len(ents) == 0 {
 		return 0
 	}
-	li, lt := r.raftLog.lastEntryID()
-	if li <= r.raftLog.committed || lt != r.Term {
+	if len(r.trk.Progress) != 1 || r.trk.Progress[r.id] == nil || !r.trk.IsSingleton() {
+		return 0
+	}
+	last := ents[len(ents)-1]
+	if last.Index <= r.raftLog.committed || last.Term != r.Term {
 		// Only entries of the leader's term commit by counting (paper
 		// §5.4.2); a leader always has one, its empty entry.
 		return 0
 	}
-	return li
+	return last.Index
 }
 
 // readyHardState returns the hard state the next Ready reports, and the
