@@ -138,8 +138,9 @@ func TestPaperStepDownOnHigherTerm(t *testing.T) {
 
 // TestPaperIgnoreLowerTerm checks §5.1: "If a server receives a request
 // with a stale term number, it rejects the request." A stale append changes
-// nothing; with CheckQuorum or PreVote the sender is told the current term
-// (thesis §9.6: it may never hear a vote request that would tell it).
+// nothing, and the sender is told the current term, with or without
+// CheckQuorum (thesis §9.6: it may never hear a vote request that would
+// tell it).
 func TestPaperIgnoreLowerTerm(t *testing.T) {
 	for _, checkQuorum := range []bool{false, true} {
 		t.Run(fmt.Sprintf("checkquorum=%t", checkQuorum), func(t *testing.T) {
@@ -170,12 +171,6 @@ func TestPaperIgnoreLowerTerm(t *testing.T) {
 				t.Error("granted a vote for a stale term")
 			}
 			resps := ofType(out, raftpb.MsgAppResp)
-			if !checkQuorum {
-				if len(resps) != 0 {
-					t.Errorf("answered stale appends without CheckQuorum: %v", resps)
-				}
-				return
-			}
 			if len(resps) != 2 || resps[0].Term != 3 || resps[1].Term != 3 {
 				t.Errorf("want two MsgAppResp at term 3 telling the stale leader, got %v", resps)
 			}
@@ -353,6 +348,9 @@ func TestPaperCandidateAcceptsLeader(t *testing.T) {
 			}
 			if r.state != StateCandidate || r.Term != 2 {
 				t.Fatalf("after a stale %s: %s term %d, want candidate term 2", typ, r.state, r.Term)
+			}
+			if resps := ofType(n.drain(t), raftpb.MsgAppResp); len(resps) != 1 || resps[0].To != 3 || resps[0].Term != 2 {
+				t.Fatalf("the stale leader was not told the term: %v", resps)
 			}
 			if err := n.rn.Step(&raftpb.Message{Type: typ, From: 2, To: 1, Term: 2, Index: 1, LogTerm: 1}); err != nil {
 				t.Fatal(err)

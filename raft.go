@@ -517,11 +517,16 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 
 func (r *raft) stepLowerTerm(m *raftpb.Message) {
 	switch {
-	case (r.checkQuorum || r.preVote) && (m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgApp):
-		// A stale leader, probably cut off and now back. Without
-		// CheckQuorum or PreVote it learns the new term from our vote
-		// requests; with them it might never hear one, so tell it with a
-		// response carrying our term (thesis §9.6).
+	case m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgApp:
+		// A stale leader, probably cut off and now back: tell it our term
+		// with a response, as the paper's AppendEntries reply does (§5.1).
+		// Waiting for it to hear one of our vote requests is not enough:
+		// with CheckQuorum or PreVote we might not advance our term or
+		// send one (thesis §9.6), and we send none at all if we cannot
+		// campaign (a learner that has not applied its promotion) or our
+		// configuration has not caught up with the one that made it a
+		// voter (found by rafttest/sim: a stale leader, which only
+		// CheckQuorum would depose, kept sending heartbeats for ever).
 		r.send(&raftpb.Message{To: m.From, Type: raftpb.MsgAppResp, Epoch: m.Epoch})
 	case m.Type == raftpb.MsgPreVote:
 		// Reject so that a node stuck in an old term learns ours.
