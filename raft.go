@@ -91,7 +91,9 @@ type raft struct {
 	heartbeatTimeout int
 	electionTimeout  int
 	// randomizedElectionTimeout is in [electionTimeout, 2*electionTimeout)
-	// and is drawn again whenever the node changes term or role.
+	// and is drawn again whenever the node changes term or role; one
+	// election timeout longer after holding back for a candidate whose
+	// term was behind (stepLowerTerm).
 	randomizedElectionTimeout int
 
 	tick func()
@@ -538,6 +540,20 @@ func (r *raft) stepLowerTerm(m *raftpb.Message) {
 		// configuration we have applied) would go on asking in terms we
 		// have left behind, while we campaign in terms it never hears of.
 		r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgVoteResp, Reject: true, Epoch: m.Epoch})
+		if r.lead == None && r.raftLog.isUpToDate(m.Index, m.LogTerm) {
+			// We would grant this vote in a current term, and the
+			// candidate learns ours from the rejection: hold back for an
+			// extra election timeout so that it can ask again, above our
+			// term, before we campaign. Otherwise a node whose log is
+			// behind and whose clock runs faster can keep its term ahead
+			// of the one candidate that can win and only learns of it this
+			// way (found by rafttest/sim: that candidate needed the stale
+			// node's vote, and the stale node, in an older configuration,
+			// never asked it for one).
+			r.electionElapsed = 0
+			r.resetRandomizedElectionTimeout()
+			r.randomizedElectionTimeout += r.electionTimeout
+		}
 	case m.Type == raftpb.MsgStorageAppendResp:
 		// The entries of an older term's write may since have been
 		// replaced in the unstable log, so they are not marked stable
