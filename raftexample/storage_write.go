@@ -291,11 +291,17 @@ func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte
 		b := s.db.NewBatch()
 		defer b.Close()
 		if err = stageSnapshotRecords(b, rec, sf); err == nil {
-			// Not synced: the file is, and the record only has to be
-			// durable before a compaction behind it is, which pebble's
-			// ordered log guarantees. A crash that loses the record
-			// leaves the previous snapshot with the whole log after it.
-			err = b.Commit(pebble.NoSync)
+			// Synced, because the previous snapshot's file is removed
+			// next: a crash that lost this record would leave the old
+			// record naming a file that is gone. (The compaction that
+			// follows needs no sync of its own: pebble's log is
+			// ordered, so it never survives a crash this record does
+			// not.)
+			opt := pebble.Sync
+			if s.opts.noSync {
+				opt = pebble.NoSync
+			}
+			err = b.Commit(opt)
 		}
 	}
 	if err != nil {
