@@ -219,30 +219,38 @@ type node struct {
 	// proposal's cost.
 	mu sync.Mutex
 	// offering is set while the run goroutine offers a Ready built from
-	// the current state: then nothing may change the state, since
-	// acceptReady must accept exactly what was offered, and proposals go
-	// through propc instead.
+	// the current state (AsyncStorageWrites mode): then nothing may
+	// change the state, since acceptReady must accept exactly what was
+	// offered, and proposals go through propc instead.
 	offering bool
 	// stopped is set once the run goroutine has returned.
 	stopped bool
 	// awaitingAdvance is set while a delivered Ready awaits Advance
 	// (synchronous storage mode).
 	awaitingAdvance bool
-	// offered is signalled when offering is cleared. Advance waits on it:
-	// the application may call Advance before the run goroutine has
-	// recorded that the Ready was taken.
-	offered sync.Cond
-	// kickc wakes the run goroutine after Propose stepped a proposal or
-	// Advance acknowledged a Ready, so that it offers the next Ready. A buffer of one is enough:
-	// a pending kick already promises a look at the latest state.
+	// kickc wakes the run goroutine after Propose stepped a proposal
+	// (AsyncStorageWrites mode), so that it offers the next Ready, and
+	// after Advance changed the leader (which the self-vote of a lone
+	// voter does), so that it opens or closes propc. A buffer of one is
+	// enough: a pending kick already promises a look at the latest state.
 	kickc chan struct{}
+	// lead is the leader the run goroutine last saw, which decides
+	// whether it listens on propc.
+	lead uint64
 
 	// propc takes local proposals. The run loop only listens on it while a
 	// leader is known, which is what makes Propose wait for one.
 	propc chan request
 	// reqc takes every other request, Stop included.
-	reqc   chan request
-	tickc  chan struct{}
+	reqc  chan request
+	tickc chan struct{}
+	// readyc delivers Readys. In synchronous storage mode it has room for
+	// the one Ready that may be outstanding, and whoever holds mu when
+	// a Ready becomes due puts it there, accepted (deliverLocked): the
+	// run goroutine, Propose or Advance. The application then receives
+	// it without waiting for the run goroutine to be scheduled. In
+	// AsyncStorageWrites mode the run goroutine offers each Ready in its
+	// select.
 	readyc chan Ready
 	// done is closed when the run loop has returned.
 	done chan struct{}
@@ -258,19 +266,20 @@ func newNode(rn *RawNode) *node {
 		propc:  make(chan request),
 		reqc:   make(chan request),
 		tickc:  make(chan struct{}, tickBacklog),
-		readyc: make(chan Ready),
+		readyc: make(chan Ready, 1),
 		done:   make(chan struct{}),
 	}
-	n.offered.L = &n.mu
 	return n
 }
 
 // run is the node's goroutine. It owns the RawNode, which others touch
-// only under mu while it waits: Propose (proposeDirect) and Advance. Each
+// only under mu while it waits: Propose (proposeDirect) and Advance, which
+// also deliver the Readys their changes make due (deliverLocked). Each
 // channel is listened on only when the request can be served right away
 // (a nil channel blocks forever in a select), so no request is ever taken
 // and then parked: proposals wait for a leader in the proposer's select,
-// and a new Ready is offered only after the last one was advanced.
+// and without AsyncStorageWrites a new Ready is delivered only after the
+// last one was advanced.
 func (n *node) run() {
 	defer close(n.done)
 	var (
@@ -284,22 +293,28 @@ func (n *node) run() {
 	defer func() {
 		n.stopped = true
 		n.offering = false
-		n.offered.Broadcast()
+		// After Stop, Ready delivers nothing: take back a Ready handed
+		// over but not received.
+		select {
+		case <-n.readyc:
+		default:
+		}
 		n.mu.Unlock()
 	}()
 	for {
-		// While a delivered Ready awaits Advance, nothing new is offered.
-		if !n.awaitingAdvance && n.rn.HasReady() {
+		readyc = nil
+		if !n.async {
+			n.deliverLocked()
+		} else if n.rn.HasReady() {
 			// Rebuilt on every turn: anything handled below may have
 			// added to it, and only what is offered is accepted.
 			rd = n.rn.readyWithoutAccept()
 			readyc = n.readyc
-		} else {
-			readyc = nil
 		}
 		if r.lead != lead {
 			n.logLeaderChange(lead, r.lead, r.Term)
 			lead = r.lead
+			n.lead = lead
 			if lead == None {
 				propc = nil
 			} else {
@@ -321,7 +336,7 @@ func (n *node) run() {
 			proposal = true
 		case <-n.kickc:
 			// Propose or Advance changed the state; the next turn
-			// rebuilds the Ready.
+			// rebuilds the Ready or reopens propc.
 		case req = <-n.reqc:
 			gotReq = true
 		case <-n.tickc:
@@ -330,12 +345,7 @@ func (n *node) run() {
 			accepted = true
 		}
 		n.mu.Lock()
-		if n.offering {
-			n.offering = false
-			// Advance may be waiting to see whether its Ready was
-			// accepted.
-			n.offered.Broadcast()
-		}
+		n.offering = false
 		switch {
 		case proposal:
 			req.result <- r.Step(req.m)
@@ -354,9 +364,22 @@ func (n *node) run() {
 		case accepted:
 			n.rn.acceptReady(rd)
 			rd = Ready{}
-			n.awaitingAdvance = !n.async
 		}
 	}
+}
+
+// deliverLocked hands the next Ready to the application, accepted, if one
+// is due and none awaits Advance (synchronous storage mode; mu held).
+func (n *node) deliverLocked() {
+	// A full readyc with no Ready awaiting Advance means Advance was
+	// called for a Ready not yet received; never block on it.
+	if n.awaitingAdvance || n.stopped || len(n.readyc) != 0 || !n.rn.HasReady() {
+		return
+	}
+	rd := n.rn.readyWithoutAccept()
+	n.rn.acceptReady(rd)
+	n.awaitingAdvance = true
+	n.readyc <- rd
 }
 
 // takeProposals steps the proposals that are waiting on propc, up to
@@ -491,22 +514,14 @@ func (n *node) proposeDirect(ctx context.Context, m *raftpb.Message) (done bool,
 		return false, nil
 	}
 	err := n.rn.raft.Step(m)
-	// While a Ready awaits Advance the run goroutine could offer nothing
-	// anyway; Advance kicks it if there is more to do.
-	kick := !n.awaitingAdvance
+	if !n.async {
+		n.deliverLocked()
+		n.mu.Unlock()
+		return true, err
+	}
 	n.mu.Unlock()
-	if kick {
-		n.kick()
-	}
+	n.kick()
 	return true, err
-}
-
-// kick wakes the run goroutine to look at a state changed under mu.
-func (n *node) kick() {
-	select {
-	case n.kickc <- struct{}{}:
-	default:
-	}
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
@@ -532,23 +547,27 @@ func (n *node) Advance() {
 		panic("raft: Node.Advance called with AsyncStorageWrites enabled; step the storage responses instead")
 	}
 	n.mu.Lock()
-	// The Ready being acknowledged was taken from an offer; wait until
-	// the run goroutine has recorded that (or has stopped).
-	for n.offering {
-		n.offered.Wait()
-	}
+	defer n.mu.Unlock()
 	if !n.awaitingAdvance || n.stopped {
 		// Nothing delivered awaits an acknowledgement, or the node is
 		// stopped: there is nothing to do.
-		n.mu.Unlock()
 		return
 	}
 	n.rn.Advance(Ready{})
 	n.awaitingAdvance = false
-	kick := n.rn.HasReady()
-	n.mu.Unlock()
-	if kick {
+	// The next Ready, if due, is ready for the application to take at
+	// once.
+	n.deliverLocked()
+	if n.rn.raft.lead != n.lead {
 		n.kick()
+	}
+}
+
+// kick wakes the run goroutine to look at a state changed under mu.
+func (n *node) kick() {
+	select {
+	case n.kickc <- struct{}{}:
+	default:
 	}
 }
 
