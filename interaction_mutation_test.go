@@ -33,6 +33,18 @@ func TestInteractionCatchesMutations(t *testing.T) {
 		{"testdata/rejoin_stale_responses.txt", &raft.Mutations.IgnoreEpoch},
 		{"testdata/rejoin_stale_vote.txt", &raft.Mutations.IgnoreEpoch},
 		{"testdata/async_overwrite_pending_append.txt", &raft.Mutations.StableIgnoresTerm},
+		// The fixes of bugs found by rafttest/sim (its FINDINGS.md).
+		{"testdata/vote_lower_term_reject.txt", &raft.Mutations.IgnoreLowerTermVote},
+		{"testdata/vote_reject_keeps_election_clock.txt", &raft.Mutations.RejectedVoteResetsClock},
+		{"testdata/stale_leader_told_term.txt", &raft.Mutations.StaleLeaderNotTold},
+		{"testdata/vote_lower_term_backoff.txt", &raft.Mutations.NoHoldBackForCandidate},
+		{"testdata/confchange_v2_demoted_learner_longest_log.txt", &raft.Mutations.NonVoterHidesCommit},
+		{"testdata/confchange_v2_demote_leader_stepdown_commit.txt", &raft.Mutations.StepDownAtOnce},
+		{"testdata/confchange_v2_replace_leader_stepdown.txt", &raft.Mutations.StepDownAtOnce},
+		{"testdata/confchange_v1_remove_leader_stepdown.txt", &raft.Mutations.StepDownAtOnce},
+		{"testdata/read_index_lease_expiry.txt", &raft.Mutations.LeaseIgnoresAcks},
+		{"testdata/read_index_lease_restart.txt", &raft.Mutations.NoStartupLease},
+		{"testdata/read_index_lease_transfer.txt", &raft.Mutations.LeaseSurvivesTransfer},
 	} {
 		t.Run(tc.script, func(t *testing.T) {
 			if failure := runScriptForFailure(t, tc.script); failure != "" {

@@ -14,3 +14,21 @@ func mutCommitCountsOldTerm() bool { return false }
 func mutIgnoreEpoch() bool { return false }
 
 func mutStableIgnoresTerm() bool { return false }
+
+func mutIgnoreLowerTermVote() bool { return false }
+
+func mutRejectedVoteResetsClock() bool { return false }
+
+func mutStaleLeaderNotTold() bool { return false }
+
+func mutNoHoldBackForCandidate() bool { return false }
+
+func mutNonVoterHidesCommit() bool { return false }
+
+func mutStepDownAtOnce() bool { return false }
+
+func mutLeaseIgnoresAcks() bool { return false }
+
+func mutNoStartupLease() bool { return false }
+
+func mutLeaseSurvivesTransfer() bool { return false }

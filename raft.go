@@ -470,7 +470,7 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 	case m.Term > r.Term:
 		if m.Type == raftpb.MsgVote || m.Type == raftpb.MsgPreVote {
 			force := bytes.Equal(m.Context, campaignTransferCtx)
-			inLease := r.checkQuorum && (r.lead != None || r.startupLease) && r.electionElapsed < r.electionTimeout
+			inLease := r.checkQuorum && (r.lead != None || (r.startupLease && !mutNoStartupLease())) && r.electionElapsed < r.electionTimeout
 			if !force && inLease {
 				// We heard from a leader within the minimum election
 				// timeout: the candidate is most likely partitioned or
@@ -495,7 +495,7 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 				zap.Uint64("msg_term", m.Term), zap.Uint64("term", r.Term))
 			if m.Type == raftpb.MsgApp || m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgSnap {
 				r.becomeFollower(m.Term, m.From)
-			} else if m.Type == raftpb.MsgVote {
+			} else if m.Type == raftpb.MsgVote && !mutRejectedVoteResetsClock() {
 				// Only granting the vote restarts the election timer
 				// (paper §5.2, Figure 2; handleVoteRequest does it). A
 				// candidate whose log is behind would otherwise keep
@@ -519,7 +519,8 @@ func (r *raft) stepTerm(m *raftpb.Message) (done bool, _ error) {
 
 func (r *raft) stepLowerTerm(m *raftpb.Message) {
 	switch {
-	case m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgApp:
+	case (m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgApp) &&
+		(r.checkQuorum || r.preVote || !mutStaleLeaderNotTold()):
 		// A stale leader, probably cut off and now back: tell it our term
 		// with a response, as the paper's AppendEntries reply does (§5.1).
 		// Waiting for it to hear one of our vote requests is not enough:
@@ -533,14 +534,14 @@ func (r *raft) stepLowerTerm(m *raftpb.Message) {
 	case m.Type == raftpb.MsgPreVote:
 		// Reject so that a node stuck in an old term learns ours.
 		r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgPreVoteResp, Reject: true, Epoch: m.Epoch})
-	case m.Type == raftpb.MsgVote:
+	case m.Type == raftpb.MsgVote && !mutIgnoreLowerTermVote():
 		// The same for a real election (the paper's RequestVote always
 		// answers with the current term, §5.1). Ignoring it can livelock:
 		// a candidate we never otherwise talk to (it is not a voter in the
 		// configuration we have applied) would go on asking in terms we
 		// have left behind, while we campaign in terms it never hears of.
 		r.send(&raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgVoteResp, Reject: true, Epoch: m.Epoch})
-		if r.lead == None && r.raftLog.isUpToDate(m.Index, m.LogTerm) {
+		if r.lead == None && r.raftLog.isUpToDate(m.Index, m.LogTerm) && !mutNoHoldBackForCandidate() {
 			// We would grant this vote in a current term, and the
 			// candidate learns ours from the rejection: hold back for an
 			// extra election timeout so that it can ask again, above our

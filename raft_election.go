@@ -116,7 +116,7 @@ func (r *raft) handleVoteRequest(m *raftpb.Message) {
 		zap.Uint64("term", r.Term), zap.Uint64("vote", r.Vote), zap.Uint64("last_index", lastIndex),
 		zap.Uint64("last_term", lastTerm))
 	resp := &raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.VoteResponseType(m.Type), Reject: true, Epoch: m.Epoch}
-	if !r.isVoter() {
+	if !r.isVoter() && !mutNonVoterHidesCommit() {
 		// We may hold the longest log and never campaign (we are not a
 		// voter in the configuration we applied), while the candidate
 		// still counts our vote in a configuration it has not learned is

@@ -89,7 +89,7 @@ func (l leaseAckIndexer) AckedIndex(id uint64) (quorum.Index, bool) {
 // leaseValid reports whether the leader may answer a read from its lease
 // now.
 func (r *raft) leaseValid() bool {
-	if r.leaseBroken || r.leadTransferee != None {
+	if (r.leaseBroken || r.leadTransferee != None) && !mutLeaseSurvivesTransfer() {
 		// A transferee campaigns past the followers' leases (MsgTimeoutNow
 		// forces the election), and a TimeoutNow may arrive late: after
 		// starting a transfer, the lease of this term cannot be trusted.
@@ -106,12 +106,12 @@ func (r *raft) leaseValid() bool {
 // heartbeat acks renew the lease. Reads held when the leader steps down
 // are dropped, like any read without a leader.
 func (r *raft) serveLeaseRead(m *raftpb.Message) {
-	if r.leaseBroken {
+	if r.leaseBroken && !mutLeaseSurvivesTransfer() {
 		r.logger.Info("dropped lease read after a leadership transfer began in this term",
 			zap.Uint64("term", r.Term))
 		return
 	}
-	if !r.leaseValid() {
+	if !r.leaseValid() && !mutLeaseIgnoresAcks() {
 		r.leaseWaitingReads = append(r.leaseWaitingReads, m)
 		return
 	}

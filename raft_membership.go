@@ -45,7 +45,9 @@ func (r *raft) switchToConfig(cfg progress.Config, trk progress.ProgressMap) *ra
 	if (!ok || r.isLearner) && r.state == StateLeader {
 		// This leader is no longer a voter. It keeps replicating until
 		// the change commits elsewhere, unless told to step down.
-		if r.stepDownOnRemoval {
+		if r.stepDownOnRemoval && mutStepDownAtOnce() {
+			r.becomeFollower(r.Term, None)
+		} else if r.stepDownOnRemoval {
 			r.handOffLeadership()
 		}
 		return cs
