@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/seed901663da/raft/raftpb"
 )
@@ -30,28 +29,7 @@ func (env *InteractionEnv) DeliverFrom(from, to uint64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var taken []*raftpb.Message
-	kept := env.Messages[:0]
-	for _, m := range env.Messages {
-		if m.From == from && m.To == to {
-			taken = append(taken, m)
-		} else {
-			kept = append(kept, m)
-		}
-	}
-	clear(env.Messages[len(kept):])
-	env.Messages = kept
-	delivered := 0
-	for _, m := range taken {
-		if n.Isolated || env.isIsolated(m.From) {
-			env.Output.Linef("dropped (isolated): %s", raftpb.DescribeMessage(m, nil))
-			continue
-		}
-		env.Output.Line(raftpb.DescribeMessage(m, nil))
-		if err := n.Step(proto.Clone(m).(*raftpb.Message)); err != nil {
-			env.Output.Linef("error stepping message: %v", err)
-		}
-		delivered++
-	}
-	return delivered, nil
+	return env.stepMsgs(n, env.takeMsgs(-1, func(m *raftpb.Message) bool {
+		return m.From == from && m.To == to
+	})), nil
 }

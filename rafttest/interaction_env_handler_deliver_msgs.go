@@ -52,13 +52,12 @@ func (env *InteractionEnv) handleDeliverMsgs(t *testing.T, d datadriven.TestData
 }
 
 // takeMsgs removes from the messages in flight the first count (all if
-// count < 0) of those to node to, of one of types (any type if none), and
-// returns them in order.
-func (env *InteractionEnv) takeMsgs(to uint64, count int, types ...raftpb.MessageType) []*raftpb.Message {
+// count < 0) of those that match, and returns them in order.
+func (env *InteractionEnv) takeMsgs(count int, match func(*raftpb.Message) bool) []*raftpb.Message {
 	var taken []*raftpb.Message
 	kept := env.Messages[:0]
 	for _, m := range env.Messages {
-		if m.To == to && (len(types) == 0 || slices.Contains(types, m.Type)) && count != len(taken) {
+		if count != len(taken) && match(m) {
 			taken = append(taken, m)
 		} else {
 			kept = append(kept, m)
@@ -69,6 +68,14 @@ func (env *InteractionEnv) takeMsgs(to uint64, count int, types ...raftpb.Messag
 	return taken
 }
 
+// toOfType matches the messages to node to of one of types (any type if
+// none).
+func toOfType(to uint64, types []raftpb.MessageType) func(*raftpb.Message) bool {
+	return func(m *raftpb.Message) bool {
+		return m.To == to && (len(types) == 0 || slices.Contains(types, m.Type))
+	}
+}
+
 // DropMsgs throws away the messages in flight to node to (of one of types,
 // if given), printing each.
 func (env *InteractionEnv) DropMsgs(to uint64, types ...raftpb.MessageType) {
@@ -76,7 +83,7 @@ func (env *InteractionEnv) DropMsgs(to uint64, types ...raftpb.MessageType) {
 }
 
 func (env *InteractionEnv) dropMsgs(to uint64, count int, types ...raftpb.MessageType) {
-	for _, m := range env.takeMsgs(to, count, types...) {
+	for _, m := range env.takeMsgs(count, toOfType(to, types)) {
 		env.Output.Linef("dropped: %s", raftpb.DescribeMessage(m, nil))
 	}
 }
@@ -94,8 +101,15 @@ func (env *InteractionEnv) deliverMsgs(to uint64, count int, types ...raftpb.Mes
 	if err != nil {
 		return 0, err
 	}
+	return env.stepMsgs(n, env.takeMsgs(count, toOfType(to, types))), nil
+}
+
+// stepMsgs steps msgs into n, in order, and returns how many it delivered.
+// A message from or to an isolated node is dropped instead. Each message is
+// printed, followed by the node's log lines and any error Step returned.
+func (env *InteractionEnv) stepMsgs(n *Node, msgs []*raftpb.Message) int {
 	delivered := 0
-	for _, m := range env.takeMsgs(to, count, types...) {
+	for _, m := range msgs {
 		if n.Isolated || env.isIsolated(m.From) {
 			env.Output.Linef("dropped (isolated): %s", raftpb.DescribeMessage(m, nil))
 			continue
@@ -106,7 +120,7 @@ func (env *InteractionEnv) deliverMsgs(to uint64, count int, types ...raftpb.Mes
 		}
 		delivered++
 	}
-	return delivered, nil
+	return delivered
 }
 
 // isIsolated reports whether id is an isolated node of the environment.
