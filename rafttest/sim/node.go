@@ -109,14 +109,9 @@ func (s *Sim) restart(n *node) {
 		s.chk.durable[n.idx] = hsOf(hs)
 	}
 	s.chk.onRestart(n.idx, hsOf(hs), snap.GetMetadata(), ents)
-	kv, err := decodeKV(snap.GetData())
-	if err != nil {
-		s.fail(KindHarness, "node %d: %v", n.id, err)
+	if !s.restoreSnapshot(n, snap) {
 		return
 	}
-	n.kv = kv
-	n.applied = snap.GetMetadata().GetIndex()
-	n.conf = snap.GetMetadata().GetConfState()
 	rn, err := raft.NewRawNode(s.newConfig(n, n.applied))
 	if err != nil {
 		s.fail(KindHarness, "node %d: restart: %v", n.id, err)
@@ -340,16 +335,18 @@ func (s *Sim) responses(n *node, resps []*raftpb.Message) {
 	s.drain(n)
 }
 
-// restoreSnapshot replaces n's state machine with a snapshot's.
-func (s *Sim) restoreSnapshot(n *node, snap *raftpb.Snapshot) {
+// restoreSnapshot replaces n's state machine with a snapshot's, and reports
+// whether the snapshot's data decoded (if not, it records a violation).
+func (s *Sim) restoreSnapshot(n *node, snap *raftpb.Snapshot) bool {
 	kv, err := decodeKV(snap.GetData())
 	if err != nil {
 		s.fail(KindHarness, "node %d: %v", n.id, err)
-		return
+		return false
 	}
 	n.kv = kv
 	n.applied = snap.GetMetadata().GetIndex()
 	n.conf = snap.GetMetadata().GetConfState()
+	return true
 }
 
 // apply applies one committed entry to n's state machine.
