@@ -271,7 +271,7 @@ func (rn *RawNode) HasReady() bool {
 	if r.softState() != rn.prevSoftSt {
 		return true
 	}
-	hs, lone := rn.readyHardState()
+	hs := rn.readyHardState()
 	if hs != (hardStateValue{}) && hs != rn.prevHardSt {
 		return true
 	}
@@ -281,7 +281,7 @@ func (rn *RawNode) HasReady() bool {
 	if len(r.msgs) > 0 || len(r.msgsAfterAppend) > 0 {
 		return true
 	}
-	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEntsAt(max(lone, r.raftLog.committed), rn.applyUnstableEntries()) {
+	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEntsAt(hs.commit, rn.applyUnstableEntries()) {
 		return true
 	}
 	return len(r.readStates) != 0

@@ -122,23 +122,24 @@ func (rn *RawNode) loneCommit() uint64 {
 	return last.Index
 }
 
-// readyHardState returns the hard state the next Ready reports, and the
-// commit index of loneCommit (0 if none).
-func (rn *RawNode) readyHardState() (hardStateValue, uint64) {
+// readyHardState returns the hard state the next Ready reports. Its
+// commit index is the one the Ready's committed entries go up to: that of
+// loneCommit if there is one, else the log's. acceptReady commits a lone
+// leader's entries up to it.
+func (rn *RawNode) readyHardState() hardStateValue {
 	hs := rn.raft.hardStateValue()
-	c := rn.loneCommit()
-	if c != 0 {
+	if c := rn.loneCommit(); c != 0 {
 		hs.commit = c
 	}
-	return hs, c
+	return hs
 }
 
 func (rn *RawNode) readyWithoutAccept() Ready {
 	r := rn.raft
-	hs, lone := rn.readyHardState()
+	hs := rn.readyHardState()
 	rd := Ready{
 		Entries:          r.raftLog.nextUnstableEnts(),
-		CommittedEntries: r.raftLog.nextCommittedEntsAt(max(lone, r.raftLog.committed), rn.applyUnstableEntries()),
+		CommittedEntries: r.raftLog.nextCommittedEntsAt(hs.commit, rn.applyUnstableEntries()),
 		Messages:         r.msgs,
 	}
 	if ss := r.softState(); ss != rn.prevSoftSt {
@@ -200,7 +201,6 @@ func (rn *RawNode) newHardState(hs hardStateValue) *raftpb.HardState {
 // what readyWithoutAccept returned with the node unchanged since.
 func (rn *RawNode) acceptReady(rd Ready) {
 	r := rn.raft
-	lone := rn.loneCommit()
 	if rd.SoftState != nil {
 		rn.prevSoftSt = *rd.SoftState
 	}
@@ -246,13 +246,12 @@ func (rn *RawNode) acceptReady(rd Ready) {
 		r.msgsAfterAppend = r.msgsAfterAppend[:0]
 	}
 	r.raftLog.acceptUnstable()
-	if lone != 0 {
-		// After clearing msgs and readStates: what committing produces
-		// (reads that waited for it) belongs to the next Ready.
-		if rd.HardState == nil || rd.HardState.Commit != lone {
-			r.panicf("accepting a Ready that did not report the lone leader's commit index %d", lone)
-		}
-		r.commitOwnEntries(lone)
+	if rd.HardState != nil && rd.HardState.Commit > r.raftLog.committed {
+		// Only a Ready of loneCommit reports a commit index beyond the
+		// log's (readyHardState). Committed after clearing msgs and
+		// readStates: what committing produces (reads that waited for
+		// it) belongs to the next Ready.
+		r.commitOwnEntries(rd.HardState.Commit)
 	}
 	if n := len(rd.CommittedEntries); n > 0 {
 		index := rd.CommittedEntries[n-1].Index
