@@ -64,6 +64,15 @@ func newStatusError(resp *http.Response) error {
 	return &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
 }
 
+// send sends req, as a newPut or newGet returned it with err, on c. The
+// caller finishes the response.
+func send(c *http.Client, req *http.Request, err error) (*http.Response, error) {
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
 // finish drains and closes resp's body so that the connection is reused.
 func finish(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, resp.Body)
@@ -101,10 +110,7 @@ func (t raftexampleTarget) newGet(ctx context.Context, endpoint, key string) (*h
 
 func (t raftexampleTarget) put(ctx context.Context, c *http.Client, endpoint, key string, value []byte) error {
 	req, err := t.newPut(ctx, endpoint, key, value)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
+	resp, err := send(c, req, err)
 	if err != nil {
 		return err
 	}
@@ -117,10 +123,7 @@ func (t raftexampleTarget) put(ctx context.Context, c *http.Client, endpoint, ke
 
 func (t raftexampleTarget) get(ctx context.Context, c *http.Client, endpoint, key string) (bool, error) {
 	req, err := t.newGet(ctx, endpoint, key)
-	if err != nil {
-		return false, err
-	}
-	resp, err := c.Do(req)
+	resp, err := send(c, req, err)
 	if err != nil {
 		return false, err
 	}
@@ -191,10 +194,7 @@ func (t etcdTarget) newGet(ctx context.Context, endpoint, key string) (*http.Req
 
 func (t etcdTarget) put(ctx context.Context, c *http.Client, endpoint, key string, value []byte) error {
 	req, err := t.newPut(ctx, endpoint, key, value)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
+	resp, err := send(c, req, err)
 	if err != nil {
 		return err
 	}
@@ -207,10 +207,7 @@ func (t etcdTarget) put(ctx context.Context, c *http.Client, endpoint, key strin
 
 func (t etcdTarget) get(ctx context.Context, c *http.Client, endpoint, key string) (bool, error) {
 	req, err := t.newGet(ctx, endpoint, key)
-	if err != nil {
-		return false, err
-	}
-	resp, err := c.Do(req)
+	resp, err := send(c, req, err)
 	if err != nil {
 		return false, err
 	}
