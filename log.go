@@ -282,22 +282,17 @@ func (l *raftLog) acceptUnstable() {
 }
 
 // nextCommittedEnts returns the committed entries to hand to the application
-// next: those in (applying, maxAppliableIndex(allowUnstable)], limited in
-// size by the room left under maxApplyingEntsSize (but at least one entry).
-// It returns nil while applying is paused, and while a snapshot is waiting
-// to be written: entries after it cannot be applied before it.
-func (l *raftLog) nextCommittedEnts(allowUnstable bool) []*raftpb.Entry {
-	return l.nextCommittedEntsAt(l.committed, allowUnstable)
-}
-
-// nextCommittedEntsAt is nextCommittedEnts as if the commit index were
-// committed (>= l.committed): RawNode uses it for a Ready that commits
-// entries of its own (see RawNode.loneCommit).
-func (l *raftLog) nextCommittedEntsAt(committed uint64, allowUnstable bool) []*raftpb.Entry {
+// next: those in (applying, maxAppliableIndex(committed, allowUnstable)],
+// limited in size by the room left under maxApplyingEntsSize (but at least
+// one entry). It returns nil while applying is paused, and while a snapshot
+// is waiting to be written: entries after it cannot be applied before it.
+// committed is the commit index to go by, l.committed or, for a Ready that
+// commits entries of its own, beyond it (see RawNode.loneCommit).
+func (l *raftLog) nextCommittedEnts(committed uint64, allowUnstable bool) []*raftpb.Entry {
 	if l.applyingEntsPaused || l.hasNextOrInProgressSnapshot() {
 		return nil
 	}
-	lo, hi := l.applying+1, l.maxAppliableIndexAt(committed, allowUnstable)+1
+	lo, hi := l.applying+1, l.maxAppliableIndex(committed, allowUnstable)+1
 	if lo >= hi {
 		return nil
 	}
@@ -314,28 +309,19 @@ func (l *raftLog) nextCommittedEntsAt(committed uint64, allowUnstable bool) []*r
 
 // hasNextCommittedEnts reports whether nextCommittedEnts would return
 // entries, without reading them.
-func (l *raftLog) hasNextCommittedEnts(allowUnstable bool) bool {
-	return l.hasNextCommittedEntsAt(l.committed, allowUnstable)
-}
-
-// hasNextCommittedEntsAt reports whether nextCommittedEntsAt would return
-// entries, without reading them.
-func (l *raftLog) hasNextCommittedEntsAt(committed uint64, allowUnstable bool) bool {
+func (l *raftLog) hasNextCommittedEnts(committed uint64, allowUnstable bool) bool {
 	if l.applyingEntsPaused || l.hasNextOrInProgressSnapshot() {
 		return false
 	}
-	return l.applying < l.maxAppliableIndexAt(committed, allowUnstable)
+	return l.applying < l.maxAppliableIndex(committed, allowUnstable)
 }
 
 // maxAppliableIndex returns the highest index that may be handed out for
-// applying: the commit index, capped at the last stable index unless
-// allowUnstable. Applying an entry before it is durable locally is safe once
-// it is committed (a quorum has it), which is what allowUnstable permits.
-func (l *raftLog) maxAppliableIndex(allowUnstable bool) uint64 {
-	return l.maxAppliableIndexAt(l.committed, allowUnstable)
-}
-
-func (l *raftLog) maxAppliableIndexAt(committed uint64, allowUnstable bool) uint64 {
+// applying: the commit index committed, capped at the last stable index
+// unless allowUnstable. Applying an entry before it is durable locally is
+// safe once it is committed (a quorum has it), which is what allowUnstable
+// permits.
+func (l *raftLog) maxAppliableIndex(committed uint64, allowUnstable bool) uint64 {
 	hi := committed
 	if !allowUnstable {
 		hi = min(hi, l.unstable.offset-1)
@@ -357,7 +343,7 @@ func (l *raftLog) acceptApplying(i uint64, size entryEncodingSize, allowUnstable
 	// the rest in later Readys would exceed the limit by one entry each
 	// time. Applying resumes once the application reports progress.
 	l.applyingEntsPaused = l.applyingEntsSize >= l.maxApplyingEntsSize ||
-		i < l.maxAppliableIndex(allowUnstable)
+		i < l.maxAppliableIndex(l.committed, allowUnstable)
 }
 
 // appliedTo records that the application has applied the entries up to

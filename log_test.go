@@ -564,11 +564,11 @@ func TestLogNextCommittedEnts(t *testing.T) {
 			if tt.snapshot {
 				l.unstable.snapshot = snapAt(3, 1) // as if restored, not yet written
 			}
-			got := entIDs(l.nextCommittedEnts(tt.allowUnstable))
+			got := entIDs(l.nextCommittedEnts(l.committed, tt.allowUnstable))
 			if got != tt.want {
 				t.Fatalf("nextCommittedEnts(%t) = %s, want %s", tt.allowUnstable, got, tt.want)
 			}
-			if has := l.hasNextCommittedEnts(tt.allowUnstable); has != (got != "[]") {
+			if has := l.hasNextCommittedEnts(l.committed, tt.allowUnstable); has != (got != "[]") {
 				t.Fatalf("hasNextCommittedEnts(%t) = %t with entries %s", tt.allowUnstable, has, got)
 			}
 		})
@@ -578,10 +578,10 @@ func TestLogNextCommittedEnts(t *testing.T) {
 func TestLogMaxAppliableIndex(t *testing.T) {
 	l := mkLogWith(t, 0, 0, index(1).terms(1, 1), index(3).terms(1, 1))
 	l.commitTo(3)
-	if got := l.maxAppliableIndex(false); got != 2 {
+	if got := l.maxAppliableIndex(l.committed, false); got != 2 {
 		t.Errorf("maxAppliableIndex(false) = %d, want 2 (the last stable index)", got)
 	}
-	if got := l.maxAppliableIndex(true); got != 3 {
+	if got := l.maxAppliableIndex(l.committed, true); got != 3 {
 		t.Errorf("maxAppliableIndex(true) = %d, want 3 (the commit index)", got)
 	}
 }
@@ -602,7 +602,7 @@ func TestLogApplySizeLimit(t *testing.T) {
 
 	next := func(want string) {
 		t.Helper()
-		got := l.nextCommittedEnts(false)
+		got := l.nextCommittedEnts(l.committed, false)
 		if entIDs(got) != want {
 			t.Fatalf("nextCommittedEnts() = %s, want %s (%s)", entIDs(got), want, l)
 		}
@@ -613,7 +613,7 @@ func TestLogApplySizeLimit(t *testing.T) {
 	next("[1/1 2/1]") // 2.5 entries fit
 	// Cut short by the limit: paused until something is applied, so the
 	// remaining half entry of room does not produce a third entry.
-	if !l.applyingEntsPaused || l.hasNextCommittedEnts(false) {
+	if !l.applyingEntsPaused || l.hasNextCommittedEnts(l.committed, false) {
 		t.Fatalf("not paused after a size-limited batch: %s", l)
 	}
 	next("[]")
@@ -645,7 +645,7 @@ func TestLogApplySizeLimitLargeEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.commitTo(2)
-	got := l.nextCommittedEnts(false)
+	got := l.nextCommittedEnts(l.committed, false)
 	if entIDs(got) != "[1/1]" {
 		t.Fatalf("nextCommittedEnts() = %s, want [1/1]", entIDs(got))
 	}
@@ -654,7 +654,7 @@ func TestLogApplySizeLimitLargeEntry(t *testing.T) {
 		t.Fatal("not paused over the limit")
 	}
 	l.appliedTo(1, entsSize(got))
-	if got := entIDs(l.nextCommittedEnts(false)); got != "[2/1]" {
+	if got := entIDs(l.nextCommittedEnts(l.committed, false)); got != "[2/1]" {
 		t.Fatalf("nextCommittedEnts() = %s after applying, want [2/1]", got)
 	}
 }
@@ -829,7 +829,7 @@ func TestLogRestore(t *testing.T) {
 	if snap, err := l.snapshot(); err != nil || snap != s {
 		t.Fatalf("snapshot() = %v, %v; want the restored one", snap, err)
 	}
-	if got := l.nextCommittedEnts(true); got != nil {
+	if got := l.nextCommittedEnts(l.committed, true); got != nil {
 		t.Fatalf("nextCommittedEnts with a pending snapshot = %s", entIDs(got))
 	}
 	// Appending after the snapshot works before it is written.

@@ -281,7 +281,7 @@ func (rn *RawNode) HasReady() bool {
 	if len(r.msgs) > 0 || len(r.msgsAfterAppend) > 0 {
 		return true
 	}
-	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEntsAt(hs.commit, rn.applyUnstableEntries()) {
+	if r.raftLog.hasNextUnstableEnts() || r.raftLog.hasNextCommittedEnts(hs.commit, rn.applyUnstableEntries()) {
 		return true
 	}
 	return len(r.readStates) != 0

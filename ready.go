@@ -139,7 +139,7 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 	hs := rn.readyHardState()
 	rd := Ready{
 		Entries:          r.raftLog.nextUnstableEnts(),
-		CommittedEntries: r.raftLog.nextCommittedEntsAt(hs.commit, rn.applyUnstableEntries()),
+		CommittedEntries: r.raftLog.nextCommittedEnts(hs.commit, rn.applyUnstableEntries()),
 		Messages:         r.msgs,
 	}
 	if ss := r.softState(); ss != rn.prevSoftSt {
