@@ -4,8 +4,6 @@ package raft_test
 
 import (
 	"flag"
-	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
@@ -75,44 +73,13 @@ func TestRejoinRandomizedCatchesIgnoreEpoch(t *testing.T) {
 	t.Fatal("no schedule noticed the leader believing an earlier incarnation of node 3")
 }
 
-// mismatchTB records the first failure of a script instead of failing the
-// test; Fatal ends the script's goroutine, as testing.T does.
-type mismatchTB struct {
-	testing.TB
-	failure string
-}
-
-func (m *mismatchTB) Helper() {}
-func (m *mismatchTB) Fatal(args ...any) {
-	m.failure = fmt.Sprint(args...)
-	runtime.Goexit()
-}
-func (m *mismatchTB) Fatalf(format string, args ...any) {
-	m.failure = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-func (m *mismatchTB) Error(args ...any) { m.Fatal(args...) }
-func (m *mismatchTB) Errorf(format string, args ...any) {
-	m.Fatalf(format, args...)
-}
-
 // runScriptForFailure runs a script as TestInteraction does and returns
 // its first mismatch (or panic), or "" if it passes.
 func runScriptForFailure(t *testing.T, path string) string {
-	tb := &mismatchTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				tb.failure = fmt.Sprintf("panic: %v", r)
-			}
-		}()
+	return raft.CatchFailure(t, func(tb testing.TB) {
 		env := rafttest.NewInteractionEnv(nil)
 		datadriven.RunTestAny(tb, path, func(_ testing.TB, d *datadriven.TestData) string {
 			return env.Handle(t, *d)
 		})
-	}()
-	<-done
-	return tb.failure
+	})
 }

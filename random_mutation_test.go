@@ -24,8 +24,9 @@ import (
 // did not produce it in 3000 runs; TestPaperFigure8 builds the schedule by
 // hand.
 
-// failureTB records the first fatal failure of a randomized run instead of
-// failing the test. Fatal ends the run's goroutine, as testing.T does.
+// failureTB records the first failure of a run instead of failing the
+// test. Fatal ends the run's goroutine, as testing.T does; Error does the
+// same, so that a run stops at its first failure.
 type failureTB struct {
 	testing.TB
 	failure string
@@ -40,11 +41,14 @@ func (f *failureTB) Fatalf(format string, args ...any) {
 	f.failure = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
+func (f *failureTB) Error(args ...any)                 { f.Fatal(args...) }
+func (f *failureTB) Errorf(format string, args ...any) { f.Fatalf(format, args...) }
 
-// runForFailure runs one randomized schedule and returns its failure, or
-// "" if the checker found nothing. A panic inside raft counts as a
-// failure too (the mutated code trips its own invariants).
-func runForFailure(t *testing.T, seed uint64, nodes int) (failure string) {
+// CatchFailure runs run with a testing.TB that records its first failure
+// instead of failing t, and returns that failure, or "" if run passed. A
+// panic counts as a failure too (mutated code trips its own invariants).
+// It is exported for the mutation tests of package raft_test.
+func CatchFailure(t testing.TB, run func(tb testing.TB)) (failure string) {
 	ftb := &failureTB{TB: t}
 	done := make(chan struct{})
 	go func() {
@@ -54,11 +58,18 @@ func runForFailure(t *testing.T, seed uint64, nodes int) (failure string) {
 				ftb.failure = fmt.Sprintf("panic: %v", r)
 			}
 		}()
-		s := newRandomSim(ftb, simOptions{seed: seed, nodes: nodes, steps: 3000})
-		s.run()
+		run(ftb)
 	}()
 	<-done
 	return ftb.failure
+}
+
+// runForFailure runs one randomized schedule and returns its failure, or
+// "" if the checker found nothing.
+func runForFailure(t *testing.T, seed uint64, nodes int) string {
+	return CatchFailure(t, func(tb testing.TB) {
+		newRandomSim(tb, simOptions{seed: seed, nodes: nodes, steps: 3000}).run()
+	})
 }
 
 // violation picks the checker's report out of a failure message.
