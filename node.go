@@ -235,7 +235,7 @@ type node struct {
 	// enough: a pending kick already promises a look at the latest state.
 	kickc chan struct{}
 	// lead is the leader the run goroutine last saw, which decides
-	// whether it listens on propc.
+	// whether it listens on propc (set by the run goroutine only).
 	lead uint64
 
 	// propc takes local proposals. The run loop only listens on it while a
@@ -286,7 +286,6 @@ func (n *node) run() {
 		propc  chan request
 		readyc chan Ready
 		rd     Ready
-		lead   = None
 	)
 	r := n.rn.raft
 	n.mu.Lock()
@@ -311,11 +310,10 @@ func (n *node) run() {
 			rd = n.rn.readyWithoutAccept()
 			readyc = n.readyc
 		}
-		if r.lead != lead {
-			n.logLeaderChange(lead, r.lead, r.Term)
-			lead = r.lead
-			n.lead = lead
-			if lead == None {
+		if r.lead != n.lead {
+			n.logLeaderChange(n.lead, r.lead, r.Term)
+			n.lead = r.lead
+			if n.lead == None {
 				propc = nil
 			} else {
 				propc = n.propc
@@ -376,10 +374,8 @@ func (n *node) deliverLocked() {
 	if n.awaitingAdvance || n.stopped || len(n.readyc) != 0 || !n.rn.HasReady() {
 		return
 	}
-	rd := n.rn.readyWithoutAccept()
-	n.rn.acceptReady(rd)
 	n.awaitingAdvance = true
-	n.readyc <- rd
+	n.readyc <- n.rn.Ready()
 }
 
 // takeProposals steps the proposals that are waiting on propc, up to
@@ -488,7 +484,12 @@ func (n *node) Campaign(ctx context.Context) error {
 }
 
 func (n *node) Propose(ctx context.Context, data []byte) error {
-	m := newProposal(n.id, data)
+	return n.propose(ctx, newProposal(n.id, data))
+}
+
+// propose steps proposal m directly if it can (proposeDirect), else
+// through the run goroutine.
+func (n *node) propose(ctx context.Context, m *raftpb.Message) error {
 	if done, err := n.proposeDirect(ctx, m); done {
 		return err
 	}
@@ -530,10 +531,7 @@ func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) err
 		return err
 	}
 	m.From = n.id
-	if done, err := n.proposeDirect(ctx, m); done {
-		return err
-	}
-	return n.stepWait(ctx, n.propc, m, true)
+	return n.propose(ctx, m)
 }
 
 func (n *node) Step(ctx context.Context, m *raftpb.Message) error {
