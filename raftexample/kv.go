@@ -154,12 +154,9 @@ func encodeSnapshot(data map[string][]byte, ms memberState) []byte {
 	b := make([]byte, 0, size)
 	var rec []byte
 	for _, k := range keys {
-		rec = protowire.AppendTag(rec[:0], 1, protowire.BytesType)
-		rec = protowire.AppendString(rec, k)
-		rec = protowire.AppendTag(rec, 2, protowire.BytesType)
-		rec = protowire.AppendBytes(rec, data[k])
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendBytes(b, rec)
+		rec = appendStringField(rec[:0], 1, k)
+		rec = appendBytesField(rec, 2, data[k])
+		b = appendBytesField(b, 1, rec)
 	}
 	ids := make([]uint64, 0, len(members))
 	for id := range members {
@@ -167,16 +164,12 @@ func encodeSnapshot(data map[string][]byte, ms memberState) []byte {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		rec = protowire.AppendTag(rec[:0], 1, protowire.VarintType)
-		rec = protowire.AppendVarint(rec, id)
-		rec = protowire.AppendTag(rec, 2, protowire.BytesType)
-		rec = protowire.AppendString(rec, members[id])
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendBytes(b, rec)
+		rec = appendVarintField(rec[:0], 1, id)
+		rec = appendStringField(rec, 2, members[id])
+		b = appendBytesField(b, 2, rec)
 	}
 	for _, id := range slices.Sorted(maps.Keys(ms.removed)) {
-		b = protowire.AppendTag(b, 3, protowire.VarintType)
-		b = protowire.AppendVarint(b, id)
+		b = appendVarintField(b, 3, id)
 	}
 	return b
 }
@@ -211,11 +204,9 @@ func (s *kvStore) restore(b []byte) (memberState, error) {
 			err := forEachField(v, func(num protowire.Number, f []byte) error {
 				switch num {
 				case 1:
-					x, n := protowire.ConsumeVarint(f)
-					if n < 0 {
-						return protowire.ParseError(n)
-					}
-					id = x
+					var err error
+					id, err = varintValue(f)
+					return err
 				case 2:
 					addr = string(f)
 				}
@@ -226,9 +217,9 @@ func (s *kvStore) restore(b []byte) (memberState, error) {
 			}
 			members[id] = addr
 		case 3:
-			id, n := protowire.ConsumeVarint(v)
-			if n < 0 {
-				return protowire.ParseError(n)
+			id, err := varintValue(v)
+			if err != nil {
+				return err
 			}
 			removed[id] = true
 		}
@@ -276,4 +267,28 @@ func forEachField(b []byte, f func(num protowire.Number, v []byte) error) error 
 		}
 	}
 	return nil
+}
+
+// varintValue decodes v, the raw value forEachField passes for a varint
+// field.
+func varintValue(v []byte) (uint64, error) {
+	x, n := protowire.ConsumeVarint(v)
+	if n < 0 {
+		return 0, protowire.ParseError(n)
+	}
+	return x, nil
+}
+
+// appendVarintField, appendBytesField and appendStringField append field
+// num with value v to the protobuf message b.
+func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
+}
+
+func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+}
+
+func appendStringField(b []byte, num protowire.Number, v string) []byte {
+	return protowire.AppendString(protowire.AppendTag(b, num, protowire.BytesType), v)
 }

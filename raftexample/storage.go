@@ -76,14 +76,9 @@ type storageMeta struct {
 // The meta record is a protobuf message written with protowire (there is
 // no generated type for it): field 1 format, 2 cluster ID, 3 node ID.
 func (m storageMeta) marshal() []byte {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.VarintType)
-	b = protowire.AppendVarint(b, m.format)
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, m.clusterID)
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, m.nodeID)
-	return b
+	b := appendVarintField(nil, 1, m.format)
+	b = appendVarintField(b, 2, m.clusterID)
+	return appendVarintField(b, 3, m.nodeID)
 }
 
 func unmarshalStorageMeta(b []byte) (storageMeta, error) {

@@ -47,14 +47,9 @@ type snapFile struct {
 }
 
 func (f snapFile) marshal() []byte {
-	var b []byte
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendString(b, f.name)
-	b = protowire.AppendTag(b, 2, protowire.VarintType)
-	b = protowire.AppendVarint(b, f.size)
-	b = protowire.AppendTag(b, 3, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(f.crc))
-	return b
+	b := appendStringField(nil, 1, f.name)
+	b = appendVarintField(b, 2, f.size)
+	return appendVarintField(b, 3, uint64(f.crc))
 }
 
 func unmarshalSnapFile(b []byte) (snapFile, error) {
@@ -63,16 +58,14 @@ func unmarshalSnapFile(b []byte) (snapFile, error) {
 		switch num {
 		case 1:
 			f.name = string(v)
-		case 2, 3:
-			x, n := protowire.ConsumeVarint(v)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			if num == 2 {
-				f.size = x
-			} else {
-				f.crc = uint32(x)
-			}
+		case 2:
+			size, err := varintValue(v)
+			f.size = size
+			return err
+		case 3:
+			crc, err := varintValue(v)
+			f.crc = uint32(crc)
+			return err
 		}
 		return nil
 	})
