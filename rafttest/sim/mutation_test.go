@@ -3,6 +3,7 @@
 package sim
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,11 +16,12 @@ import (
 // seeds need (noted per case), so that unrelated changes to the
 // simulator do not make these tests flaky; they stay deterministic.
 func TestMutationsAreCaught(t *testing.T) {
+	const maxSeeds = 100
 	cases := []struct {
-		name     string
-		on, off  func()
-		opts     Options
-		maxSeeds int
+		name string
+		// mutate is the switch of the bug.
+		mutate *bool
+		opts   Options
 		// kinds, if set, are the violations that count as catching it.
 		kinds []string
 		// skipDurable turns off the disk check at restart, to prove the
@@ -27,16 +29,14 @@ func TestMutationsAreCaught(t *testing.T) {
 		skipDurable bool
 	}{
 		{
-			name:  "vote ignores log",
-			on:    func() { raft.Mutations.VoteIgnoresLog = true },
-			off:   func() { raft.Mutations.VoteIgnoresLog = false },
-			opts:  Options{Nodes: 3, Faults: AllFaults},
-			kinds: safetyKinds,
+			name:   "vote ignores log",
+			mutate: &raft.Mutations.VoteIgnoresLog,
+			opts:   Options{Nodes: 3, Faults: AllFaults},
+			kinds:  safetyKinds,
 		},
 		{
-			name: "commit counts old term",
-			on:   func() { raft.Mutations.CommitCountsOldTerm = true },
-			off:  func() { raft.Mutations.CommitCountsOldTerm = false },
+			name:   "commit counts old term",
+			mutate: &raft.Mutations.CommitCountsOldTerm,
 			// The commit rule check sees it as soon as a leader counts an
 			// old entry. Its consequence, a committed entry overwritten
 			// (Figure 8), needs three leaders in a row to fail at just the
@@ -45,15 +45,13 @@ func TestMutationsAreCaught(t *testing.T) {
 			kinds: safetyKinds,
 		},
 		{
-			name: "disk loses acknowledged writes",
-			on:   func() { Mutations.DiskLosesWrites = true },
-			off:  func() { Mutations.DiskLosesWrites = false },
-			opts: Options{Nodes: 3, Faults: AllFaults},
+			name:   "disk loses acknowledged writes",
+			mutate: &Mutations.DiskLosesWrites,
+			opts:   Options{Nodes: 3, Faults: AllFaults},
 		},
 		{
 			name:        "disk loses acknowledged writes, protocol checks only",
-			on:          func() { Mutations.DiskLosesWrites = true },
-			off:         func() { Mutations.DiskLosesWrites = false },
+			mutate:      &Mutations.DiskLosesWrites,
 			opts:        Options{Nodes: 3, Faults: AllFaults},
 			skipDurable: true,
 			kinds:       safetyKinds,
@@ -61,13 +59,9 @@ func TestMutationsAreCaught(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.on()
-			defer c.off()
-			max := c.maxSeeds
-			if max == 0 {
-				max = 100
-			}
-			for seed := uint64(1); seed <= uint64(max); seed++ {
+			*c.mutate = true
+			defer func() { *c.mutate = false }()
+			for seed := uint64(1); seed <= maxSeeds; seed++ {
 				o := c.opts
 				o.Seed = seed
 				s, err := New(o)
@@ -76,12 +70,12 @@ func TestMutationsAreCaught(t *testing.T) {
 				}
 				s.skipDurableCheck = c.skipDurable
 				res := s.Run()
-				if v := res.Violation; v != nil && (c.kinds == nil || contains(c.kinds, v.Kind)) {
+				if v := res.Violation; v != nil && (c.kinds == nil || slices.Contains(c.kinds, v.Kind)) {
 					t.Logf("caught at seed %d: %s", seed, v)
 					return
 				}
 			}
-			t.Fatalf("not caught within %d seeds", max)
+			t.Fatalf("not caught within %d seeds", maxSeeds)
 		})
 	}
 }
@@ -90,15 +84,6 @@ func TestMutationsAreCaught(t *testing.T) {
 // opposed to a library panic or a liveness failure.
 var safetyKinds = []string{KindElectionSafety, KindLogMatching, KindLeaderCompleteness,
 	KindStateMachineSafety, KindCommittedLost, KindLinearizability, KindCommitRule}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // TestShrink checks that shrinking keeps a failure and makes its fault
 // schedule smaller, and that the replay command reproduces it.
