@@ -44,9 +44,10 @@ func (r *raft) leaseCtx() []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), r.leaseTick)
 }
 
-// recordLeaseAck notes a heartbeat ack carrying a lease tick.
+// recordLeaseAck notes a heartbeat ack carrying a lease tick (lease mode
+// only; handleReadIndexAck checks it).
 func (r *raft) recordLeaseAck(m *raftpb.Message) {
-	if r.readOnly.option != ReadOnlyLeaseBased || len(m.Context) != 8 {
+	if len(m.Context) != 8 {
 		return
 	}
 	t := binary.BigEndian.Uint64(m.Context)
@@ -66,9 +67,7 @@ func (r *raft) recordLeaseAck(m *raftpb.Message) {
 		reads := r.leaseWaitingReads
 		r.leaseWaitingReads = nil
 		for _, req := range reads {
-			if resp := r.responseToReadIndexReq(req, r.raftLog.committed); resp != nil {
-				r.send(resp)
-			}
+			r.answerRead(req, r.raftLog.committed)
 		}
 	}
 }
@@ -115,7 +114,5 @@ func (r *raft) serveLeaseRead(m *raftpb.Message) {
 		r.leaseWaitingReads = append(r.leaseWaitingReads, m)
 		return
 	}
-	if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
-		r.send(resp)
-	}
+	r.answerRead(m, r.raftLog.committed)
 }

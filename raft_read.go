@@ -35,9 +35,7 @@ func (r *raft) committedEntryInCurrentTerm() bool {
 func (r *raft) sendReadIndexResponse(m *raftpb.Message) {
 	if r.trk.IsSingleton() {
 		// Alone, we are the quorum.
-		if resp := r.responseToReadIndexReq(m, r.raftLog.committed); resp != nil {
-			r.send(resp)
-		}
+		r.answerRead(m, r.raftLog.committed)
 		return
 	}
 	switch r.readOnly.option {
@@ -82,18 +80,16 @@ func (r *raft) handleReadIndexAck(m *raftpb.Message) {
 		return
 	}
 	for _, rs := range r.readOnly.advance(m.Context) {
-		if resp := r.responseToReadIndexReq(rs.req, rs.index); resp != nil {
-			r.send(resp)
-		}
+		r.answerRead(rs.req, rs.index)
 	}
 }
 
-// responseToReadIndexReq turns a confirmed read into a ReadState when it
-// is our own, or returns the response to send to the follower that asked.
-func (r *raft) responseToReadIndexReq(req *raftpb.Message, readIndex uint64) *raftpb.Message {
+// answerRead answers a confirmed read at readIndex: with a ReadState when
+// it is our own, else with a response to the follower that asked.
+func (r *raft) answerRead(req *raftpb.Message, readIndex uint64) {
 	if req.From == None || req.From == r.id {
 		r.readStates = append(r.readStates, ReadState{Index: readIndex, RequestCtx: req.Entries[0].GetData()})
-		return nil
+		return
 	}
-	return &raftpb.Message{Type: raftpb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries}
+	r.send(&raftpb.Message{Type: raftpb.MsgReadIndexResp, To: req.From, Index: readIndex, Entries: req.Entries})
 }
