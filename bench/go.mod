@@ -6,10 +6,14 @@ module github.com/seed901663da/raft/bench
 
 go 1.26.0
 
-replace github.com/seed901663da/raft => ../
+replace (
+	github.com/seed901663da/raft => ../
+	github.com/seed901663da/raft/bench/benchkit => ./benchkit
+)
 
 require (
 	github.com/seed901663da/raft v0.0.0-00010101000000-000000000000
+	github.com/seed901663da/raft/bench/benchkit v0.0.0-00010101000000-000000000000
 	go.etcd.io/raft/v3 v3.7.0
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 )

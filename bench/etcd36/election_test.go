@@ -2,6 +2,8 @@ package etcd36
 
 import (
 	"testing"
+
+	"github.com/seed901663da/raft/bench/benchkit"
 )
 
 // BenchmarkElection is a sanity check (workload 5): a fresh 5-node cluster
@@ -12,17 +14,17 @@ import (
 func BenchmarkElection(b *testing.B) {
 	const voters = 5
 	ticks := 0
-	m := startMeter(b)
+	m := benchkit.StartMeter(b)
 	for i := 0; i < b.N; i++ {
-		m.pause()
+		m.Pause()
 		c := newCluster(b, voters)
-		m.resume()
+		m.Resume()
 		for c.leader == 0 {
 			c.tick()
 			ticks++
 			c.pump()
 		}
 	}
-	m.report(b.N, "election", "elections")
+	m.Report(b.N, "election", "elections")
 	b.ReportMetric(float64(ticks)/float64(b.N), "ticks/election")
 }

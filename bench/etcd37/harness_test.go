@@ -6,30 +6,18 @@ import (
 
 	raft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
-)
 
-// Settings shared by every workload and every implementation.
-const (
-	payloadSize     = 128
-	electionTick    = 10
-	heartbeatTick   = 1
-	maxSizePerMsg   = 1 << 20
-	maxInflightMsgs = 256
-	// Storage is compacted once this many entries are applied past the
-	// last compaction point, keeping compactKeep of them, so that long
-	// runs do not measure a growing heap.
-	compactEvery = 4096
-	compactKeep  = 1024
+	"github.com/seed901663da/raft/bench/benchkit"
 )
 
 func newConfig(id uint64, st raft.Storage) *raft.Config {
 	return &raft.Config{
 		ID:              id,
-		ElectionTick:    electionTick,
-		HeartbeatTick:   heartbeatTick,
+		ElectionTick:    benchkit.ElectionTick,
+		HeartbeatTick:   benchkit.HeartbeatTick,
 		Storage:         st,
-		MaxSizePerMsg:   maxSizePerMsg,
-		MaxInflightMsgs: maxInflightMsgs,
+		MaxSizePerMsg:   benchkit.MaxSizePerMsg,
+		MaxInflightMsgs: benchkit.MaxInflightMsgs,
 		Logger:          quiet,
 	}
 }
@@ -93,8 +81,8 @@ func (s *store) apply(ents []*raftpb.Entry) (proposals int, err error) {
 	if len(ents) > 0 {
 		s.applied = ents[len(ents)-1].GetIndex()
 	}
-	if s.applied-s.compacted >= compactEvery {
-		s.compacted = s.applied - compactKeep
+	if s.applied-s.compacted >= benchkit.CompactEvery {
+		s.compacted = s.applied - benchkit.CompactKeep
 		err = s.ms.Compact(s.compacted)
 	}
 	return proposals, err

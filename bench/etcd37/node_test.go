@@ -2,24 +2,24 @@ package etcd37
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	raft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/seed901663da/raft/bench/benchkit"
 )
 
 // BenchmarkNode measures proposals per second through the Node API on a
 // single voter (workload 3), with and without a simulated 1 ms fsync
 // (a sleep whenever a Ready says MustSync). Each of the concurrent
-// proposers proposes a payloadSize entry and waits until it is applied
-// before proposing the next, so proposals batch up in Readys while the
-// node persists. b.N counts proposals. entries/sync is proposals per
-// Ready that said MustSync: the batching a real fsync would get.
+// proposers ([benchkit.NodeLoad]) proposes a PayloadSize entry and waits
+// until it is applied before proposing the next, so proposals batch up in
+// Readys while the node persists. b.N counts proposals. entries/sync is
+// proposals per Ready that said MustSync: the batching a real fsync would
+// get.
 func BenchmarkNode(b *testing.B) {
 	for _, fsync := range []time.Duration{0, time.Millisecond} {
 		for _, proposers := range []int{1, 8, 64} {
@@ -35,15 +35,11 @@ func BenchmarkNode(b *testing.B) {
 type nodeApp struct {
 	n       raft.Node
 	st      *store
-	fsync   time.Duration
-	waiters []chan struct{} // by proposer, from the payload's first 8 bytes
-	leader  chan struct{}   // closed once the node leads
+	load    *benchkit.NodeLoad
+	leader  chan struct{} // closed once the node leads
 	done    chan struct{}
 	stopped chan struct{}
 	err     error
-	// syncs counts the Readys that said MustSync: with a simulated
-	// fsync, each costs one, so proposals per sync is the batching.
-	syncs atomic.Int64
 }
 
 func (a *nodeApp) handle(rd raft.Ready) error {
@@ -55,17 +51,14 @@ func (a *nodeApp) handle(rd raft.Ready) error {
 		return err
 	}
 	if rd.MustSync {
-		a.syncs.Add(1)
-		if a.fsync > 0 {
-			time.Sleep(a.fsync)
-		}
+		a.load.Synced()
 	}
 	if _, err := a.st.apply(rd.CommittedEntries); err != nil {
 		return err
 	}
 	for _, e := range rd.CommittedEntries {
-		if d := e.GetData(); e.GetType() == raftpb.EntryNormal && len(d) == payloadSize {
-			a.waiters[binary.LittleEndian.Uint64(d)] <- struct{}{}
+		if e.GetType() == raftpb.EntryNormal {
+			a.load.Applied(e.GetData())
 		}
 	}
 	a.n.Advance()
@@ -92,13 +85,10 @@ func benchNode(b *testing.B, fsync time.Duration, proposers int) {
 	st := &store{ms: raft.NewMemoryStorage()}
 	n := raft.StartNode(newConfig(1, st.ms), peers(1))
 	a := &nodeApp{
-		n: n, st: st, fsync: fsync,
+		n: n, st: st, load: benchkit.NewNodeLoad(fsync, proposers),
 		leader: make(chan struct{}), done: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	leader := a.leader
-	for range proposers {
-		a.waiters = append(a.waiters, make(chan struct{}, 1))
-	}
 	// The first Ready carries the bootstrap entries; a node campaigns only
 	// once they are applied.
 	if err := a.handle(<-n.Ready()); err != nil {
@@ -115,34 +105,7 @@ func benchNode(b *testing.B, fsync time.Duration, proposers int) {
 	}
 	<-leader
 
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, proposers)
-	a.syncs.Store(0)
-	m := startMeter(b)
-	for p := range proposers {
-		data := make([]byte, payloadSize)
-		binary.LittleEndian.PutUint64(data, uint64(p))
-		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
-				if err := n.Propose(ctx, data); err != nil {
-					errs <- err
-					return
-				}
-				<-a.waiters[p]
-			}
-		})
-	}
-	wg.Wait()
-	syncs := a.syncs.Load()
-	m.report(b.N, "entry", "entries")
-	if syncs > 0 {
-		b.ReportMetric(float64(b.N)/float64(syncs), "entries/sync")
-	}
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
+	a.load.Run(b, n.Propose)
 	if a.err != nil {
 		b.Fatal(a.err)
 	}

@@ -5,6 +5,8 @@ import (
 
 	raft "go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/seed901663da/raft/bench/benchkit"
 )
 
 // BenchmarkFollowerStep measures what a follower spends on one MsgApp
@@ -44,7 +46,7 @@ func BenchmarkFollowerStep(b *testing.B) {
 	}
 	const term = 2
 	lastTerm := uint64(1)
-	data := make([]byte, payloadSize)
+	data := make([]byte, benchkit.PayloadSize)
 	msgs := make([]*raftpb.Message, 0, chunk)
 	build := func(n int) {
 		msgs = msgs[:0]
@@ -62,17 +64,17 @@ func BenchmarkFollowerStep(b *testing.B) {
 		}
 	}
 	build(min(chunk, b.N))
-	m := startMeter(b)
+	m := benchkit.StartMeter(b)
 	for i := 0; i < b.N; i++ {
 		if i%chunk == 0 && i > 0 {
-			m.pause()
+			m.Pause()
 			build(min(chunk, b.N-i))
-			m.resume()
+			m.Resume()
 		}
 		follow(msgs[i%chunk])
 	}
-	m.report(b.N*entsPerMsg, "entry", "entries")
-	b.ReportMetric(float64(m.elapsed.Nanoseconds())/float64(b.N), "ns/msg")
+	m.Report(b.N*entsPerMsg, "entry", "entries")
+	b.ReportMetric(float64(m.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
 	if st.applied < last-entsPerMsg {
 		b.Fatalf("applied %d, want at least %d", st.applied, last-entsPerMsg)
 	}

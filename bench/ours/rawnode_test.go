@@ -3,13 +3,16 @@ package ours
 import (
 	"fmt"
 	"testing"
+
+	"github.com/seed901663da/raft/bench/benchkit"
 )
 
 // BenchmarkRawNode measures propose→commit throughput through RawNode with
 // every node in one goroutine (workloads 1 and 2). Each round proposes
-// batch entries of payloadSize bytes on the leader, then handles Readys
-// and delivers messages until the cluster is idle, so every proposal of
-// the round is committed and applied everywhere before the next round.
+// batch entries of [benchkit.PayloadSize] bytes on the leader, then
+// handles Readys and delivers messages until the cluster is idle, so every
+// proposal of the round is committed and applied everywhere before the
+// next round.
 // b.N counts entries.
 func BenchmarkRawNode(b *testing.B) {
 	for _, voters := range []int{1, 3} {
@@ -25,8 +28,8 @@ func benchRawNode(b *testing.B, voters, batch int) {
 	c := newCluster(b, voters, nil)
 	c.elect()
 	base := c.applied
-	data := make([]byte, payloadSize)
-	m := startMeter(b)
+	data := make([]byte, benchkit.PayloadSize)
+	m := benchkit.StartMeter(b)
 	for proposed := 0; proposed < b.N; {
 		k := min(batch, b.N-proposed)
 		for range k {
@@ -38,7 +41,7 @@ func benchRawNode(b *testing.B, voters, batch int) {
 		c.pump()
 	}
 	n := c.applied - base
-	m.report(n, "entry", "entries")
+	m.Report(n, "entry", "entries")
 	if n != b.N {
 		b.Fatalf("applied %d entries, proposed %d", n, b.N)
 	}

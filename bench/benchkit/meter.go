@@ -1,4 +1,4 @@
-package etcd37
+package benchkit
 
 import (
 	"runtime"
@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// meter measures wall time and heap allocations over the timed part of a
+// Meter measures wall time and heap allocations over the timed part of a
 // benchmark and reports them per unit of work (an entry, a message, an
 // election). It reads runtime.MemStats itself, rather than relying on
 // -benchmem, so that every workload reports the same per-unit metrics
-// whatever b.N counts. pause and resume exclude setup done mid-benchmark.
-type meter struct {
+// whatever b.N counts. Pause and Resume exclude setup done mid-benchmark.
+type Meter struct {
 	b       *testing.B
 	start   time.Time
 	ms      runtime.MemStats
@@ -20,21 +20,25 @@ type meter struct {
 	allocs  uint64
 }
 
-func startMeter(b *testing.B) *meter {
-	m := &meter{b: b}
+// StartMeter collects garbage, resets b's timer and starts measuring.
+func StartMeter(b *testing.B) *Meter {
+	m := &Meter{b: b}
 	runtime.GC()
 	b.ResetTimer()
-	m.resume()
+	m.Resume()
 	return m
 }
 
-func (m *meter) resume() {
+// Resume starts measuring again after Pause.
+func (m *Meter) Resume() {
 	m.b.StartTimer()
 	runtime.ReadMemStats(&m.ms)
 	m.start = time.Now()
 }
 
-func (m *meter) pause() {
+// Pause stops measuring and adds what was measured since the last
+// Resume.
+func (m *Meter) Pause() {
 	m.elapsed += time.Since(m.start)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -43,11 +47,11 @@ func (m *meter) pause() {
 	m.allocs += ms.Mallocs - m.ms.Mallocs
 }
 
-// report stops the meter and reports n units of work named unit (for
+// Report stops the Meter and reports n units of work named unit (for
 // example "entry", plural "entries"): plural/s, ns/unit, B/unit and
 // allocs/unit.
-func (m *meter) report(n int, unit, plural string) {
-	m.pause()
+func (m *Meter) Report(n int, unit, plural string) {
+	m.Pause()
 	if n == 0 {
 		m.b.Fatalf("no %s measured", unit)
 	}
@@ -57,3 +61,7 @@ func (m *meter) report(n int, unit, plural string) {
 	m.b.ReportMetric(float64(m.bytes)/f, "B/"+unit)
 	m.b.ReportMetric(float64(m.allocs)/f, "allocs/"+unit)
 }
+
+// Elapsed is the wall time measured so far, up to the last Pause or
+// Report.
+func (m *Meter) Elapsed() time.Duration { return m.elapsed }
