@@ -24,7 +24,7 @@ type benchNode struct {
 func startBenchNode(b *testing.B, fsync time.Duration) *benchNode {
 	b.Helper()
 	s := NewMemoryStorage()
-	n, err := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
+	n, err := StartNode(testConfig(1, s), []Peer{{ID: 1}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type loneNode struct {
 func startLoneNode(t *testing.T) *loneNode {
 	t.Helper()
 	st := NewMemoryStorage()
-	n, err := StartNode(nodeTestConfig(1, st), []Peer{{ID: 1}})
+	n, err := StartNode(testConfig(1, st), []Peer{{ID: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,17 +28,6 @@ import (
 // device: nothing waits for it to pass in a passing run.
 const waitLimit = 20 * time.Second
 
-func nodeTestConfig(id uint64, s Storage) *Config {
-	return &Config{
-		ID:              id,
-		ElectionTick:    10,
-		HeartbeatTick:   1,
-		Storage:         s,
-		MaxSizePerMsg:   noLimit,
-		MaxInflightMsgs: 256,
-	}
-}
-
 // clusterMember is one running Node and what its application saw.
 type clusterMember struct {
 	id      uint64
@@ -99,7 +88,7 @@ func (c *nodeCluster) config(id uint64) *Config {
 		s = NewMemoryStorage()
 		c.storages[id] = s
 	}
-	cfg := nodeTestConfig(id, s)
+	cfg := testConfig(id, s)
 	cfg.AsyncStorageWrites = c.async
 	for _, o := range c.opts {
 		o(cfg)
@@ -559,10 +548,10 @@ func (c *nodeCluster) propose(id uint64, data ...string) {
 }
 
 func TestNodeStartErrors(t *testing.T) {
-	if _, err := StartNode(nodeTestConfig(1, NewMemoryStorage()), nil); err == nil {
+	if _, err := StartNode(testConfig(1, NewMemoryStorage()), nil); err == nil {
 		t.Error("StartNode without peers: want an error")
 	}
-	bad := nodeTestConfig(1, NewMemoryStorage())
+	bad := testConfig(1, NewMemoryStorage())
 	bad.ElectionTick = 0
 	if _, err := StartNode(bad, []Peer{{ID: 1}}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("StartNode with invalid config: got %v, want ErrInvalidConfig", err)
@@ -577,7 +566,7 @@ func TestNodeStartErrors(t *testing.T) {
 	if err := s.Append([]*raftpb.Entry{{Index: 1, Term: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}}); !errors.Is(err, ErrBootstrapNonEmpty) {
+	if _, err := StartNode(testConfig(1, s), []Peer{{ID: 1}}); !errors.Is(err, ErrBootstrapNonEmpty) {
 		t.Errorf("StartNode on non-empty storage: got %v, want ErrBootstrapNonEmpty", err)
 	}
 }
@@ -666,7 +655,7 @@ func TestNodeProposeForwarded(t *testing.T) {
 
 func TestNodeStopped(t *testing.T) {
 	s := NewMemoryStorage()
-	n, err := StartNode(nodeTestConfig(1, s), []Peer{{ID: 1}})
+	n, err := StartNode(testConfig(1, s), []Peer{{ID: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -706,7 +695,7 @@ func TestNodeStopped(t *testing.T) {
 
 // Concurrent Stop calls all return once the goroutine has exited.
 func TestNodeStopConcurrent(t *testing.T) {
-	n, err := StartNode(nodeTestConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
+	n, err := StartNode(testConfig(1, NewMemoryStorage()), []Peer{{ID: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1034,7 +1023,7 @@ func TestNodeAsyncStorageWritesFailover(t *testing.T) {
 }
 
 func TestNodeAdvanceAsyncPanics(t *testing.T) {
-	cfg := nodeTestConfig(1, NewMemoryStorage())
+	cfg := testConfig(1, NewMemoryStorage())
 	cfg.AsyncStorageWrites = true
 	n, err := StartNode(cfg, []Peer{{ID: 1}})
 	if err != nil {
@@ -1058,7 +1047,7 @@ func TestNodeNoGoroutineLeak(t *testing.T) {
 		c.propose(2, "x")
 		c.waitFor("x applied", func() bool { return c.allHaveData("x") })
 		// A proposal waiting for a leader must be released by Stop too.
-		n, err := StartNode(nodeTestConfig(9, NewMemoryStorage()), []Peer{{ID: 9}})
+		n, err := StartNode(testConfig(9, NewMemoryStorage()), []Peer{{ID: 9}})
 		if err != nil {
 			t.Fatal(err)
 		}
