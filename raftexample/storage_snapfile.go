@@ -11,6 +11,9 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/seed901663da/raft/raftpb"
 )
 
 // Snapshot data lives in a file of its own under <data dir>/snap, not in
@@ -138,10 +141,17 @@ func syncDir(dir string) error {
 	return err
 }
 
-// stageSnapshotRecords adds a snapshot's records to b: its metadata, and either
+// stageSnapshotRecords adds snap's records to b: its metadata, and either
 // a reference to f or, without a file, its data inline.
-func stageSnapshotRecords(b *pebble.Batch, snapRecord []byte, f *snapFile) error {
-	if err := b.Set(keySnapshot, snapRecord, nil); err != nil {
+func stageSnapshotRecords(b *pebble.Batch, snap *raftpb.Snapshot, f *snapFile) error {
+	if f != nil {
+		snap = &raftpb.Snapshot{Metadata: snap.Metadata}
+	}
+	rec, err := proto.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(keySnapshot, rec, nil); err != nil {
 		return err
 	}
 	if f == nil {

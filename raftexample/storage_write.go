@@ -116,26 +116,16 @@ func (s *diskStorage) write(w logWrite) (err error) {
 	// A snapshot's data goes to its file first: the batch must not name a
 	// file that is not on disk.
 	var sf *snapFile
-	if w.snap != nil && len(w.snap.Data) > 0 {
-		md := w.snap.Metadata
-		f, err := s.writeSnapFile(md.Term, md.Index, w.snap.Data)
-		if err != nil {
-			return err
-		}
-		sf = &f
-		defer func() {
+	if w.snap != nil {
+		if len(w.snap.Data) > 0 {
+			md := w.snap.Metadata
+			f, err := s.writeSnapFile(md.Term, md.Index, w.snap.Data)
 			if err != nil {
-				s.removeSnapFile(f.name)
-			} else {
-				s.replacedSnapFile(f.name)
+				return err
 			}
-		}()
-	} else if w.snap != nil {
-		defer func() {
-			if err == nil {
-				s.replacedSnapFile("")
-			}
-		}()
+			sf = &f
+		}
+		defer func() { s.endSnapFile(sf, err == nil) }()
 	}
 
 	b := s.db.NewBatch()
@@ -182,11 +172,7 @@ func (s *diskStorage) stage(b *pebble.Batch, snap *raftpb.Snapshot, sf *snapFile
 	}
 	if snap != nil {
 		md := snap.Metadata
-		rec, err := snapshotRecord(snap, sf)
-		if err != nil {
-			return err
-		}
-		if err := stageSnapshotRecords(b, rec, sf); err != nil {
+		if err := stageSnapshotRecords(b, snap, sf); err != nil {
 			return err
 		}
 		if err := set(keyCompacted, &raftpb.Entry{Index: md.Index, Term: md.Term}); err != nil {
@@ -286,53 +272,45 @@ func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte
 		}
 		sf = &f
 	}
-	rec, err := snapshotRecord(snap, sf)
-	if err == nil {
-		b := s.db.NewBatch()
-		defer b.Close()
-		if err = stageSnapshotRecords(b, rec, sf); err == nil {
-			// Synced, because the previous snapshot's file is removed
-			// next: a crash that lost this record would leave the old
-			// record naming a file that is gone. (The compaction that
-			// follows needs no sync of its own: pebble's log is
-			// ordered, so it never survives a crash this record does
-			// not.)
-			opt := pebble.Sync
-			if s.opts.noSync {
-				opt = pebble.NoSync
-			}
-			err = b.Commit(opt)
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err = stageSnapshotRecords(b, snap, sf); err == nil {
+		// Synced, because the previous snapshot's file is removed
+		// next: a crash that lost this record would leave the old
+		// record naming a file that is gone. (The compaction that
+		// follows needs no sync of its own: pebble's log is
+		// ordered, so it never survives a crash this record does
+		// not.)
+		opt := pebble.Sync
+		if s.opts.noSync {
+			opt = pebble.NoSync
 		}
+		err = b.Commit(opt)
 	}
 	if err != nil {
-		if sf != nil {
-			s.removeSnapFile(sf.name)
-		}
+		s.endSnapFile(sf, false)
 		return nil, err
 	}
 	s.mu.Lock()
 	s.snapshot = snap
 	s.mu.Unlock()
-	if sf != nil {
-		s.replacedSnapFile(sf.name)
-	} else {
-		s.replacedSnapFile("")
-	}
+	s.endSnapFile(sf, true)
 	return snap, nil
 }
 
-// snapshotRecord encodes the keySnapshot record of snap: without its data
-// if sf holds it.
-func snapshotRecord(snap *raftpb.Snapshot, sf *snapFile) ([]byte, error) {
+// endSnapFile ends a change of the snapshot record to one whose data sf
+// holds (nil: inline or empty). If the record was written, the file the
+// record named before is removed; if not, sf's own file is. snapMu is
+// held.
+func (s *diskStorage) endSnapFile(sf *snapFile, written bool) {
+	name := ""
 	if sf != nil {
-		snap = &raftpb.Snapshot{Metadata: snap.Metadata}
+		name = sf.name
 	}
-	return proto.Marshal(snap)
-}
-
-// replacedSnapFile records that the snapshot record now names file name
-// ("" for none) and removes the file it named before. snapMu is held.
-func (s *diskStorage) replacedSnapFile(name string) {
+	if !written {
+		s.removeSnapFile(name)
+		return
+	}
 	if old := s.snapFile; old != name {
 		s.removeSnapFile(old)
 	}
