@@ -37,9 +37,6 @@ type raft struct {
 
 	state StateType
 
-	// isLearner is true when this node is a learner in the configuration.
-	isLearner bool
-
 	// msgs are messages that may be sent right away. msgsAfterAppend may
 	// only be sent once the unstable log and hard state of the same Ready
 	// are durable: votes and append acknowledgements promise something
@@ -150,7 +147,6 @@ func newRaft(c *Config) (*raft, error) {
 	r := &raft{
 		id:                          c.ID,
 		lead:                        None,
-		isLearner:                   false,
 		raftLog:                     raftlog,
 		maxMsgSize:                  entryEncodingSize(c.MaxSizePerMsg),
 		maxUncommittedSize:          entryPayloadSize(orNoLimit(c.MaxUncommittedEntriesSize)),

@@ -39,10 +39,8 @@ func (r *raft) switchToConfig(cfg progress.Config, trk progress.ProgressMap) *ra
 	r.assignEpochs()
 	r.logger.Info("switched to configuration", zap.Stringer("config", r.trk.Config))
 	cs := r.trk.ConfState()
-	pr, ok := r.trk.Progress[r.id]
-	r.isLearner = ok && pr.IsLearner
 
-	if (!ok || r.isLearner) && r.state == StateLeader {
+	if r.state == StateLeader && !r.isVoter() {
 		// This leader is no longer a voter. It keeps replicating until
 		// the change commits elsewhere, unless told to step down.
 		if r.stepDownOnRemoval && mutStepDownAtOnce() {
