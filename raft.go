@@ -46,7 +46,8 @@ type raft struct {
 	// queuedApps remembers the encoded size of MsgApps in msgs that other
 	// entries joined (joinQueuedAppend), so that joining the same message
 	// again does not size all its entries again. Entries whose message is
-	// no longer in msgs are stale; the list restarts whenever msgs does.
+	// no longer in msgs are stale (they never match: a message is never
+	// reused); joinEntries clears the list once it is longer than msgs.
 	queuedApps []queuedApp
 	// msgSlab holds the unused messages of newMessage's current array.
 	msgSlab []raftpb.Message
