@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -11,7 +12,7 @@ import (
 // not on the simulator).
 func BenchmarkRun(b *testing.B) {
 	for _, nodes := range []int{3, 5, 7} {
-		b.Run("nodes="+itoa(uint64(nodes)), func(b *testing.B) {
+		b.Run("nodes="+strconv.Itoa(nodes), func(b *testing.B) {
 			var events int64
 			start := time.Now()
 			for i := 0; i < b.N; i++ {

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 
 	"github.com/seed901663da/raft"
 )
@@ -222,7 +223,7 @@ func (m *markerState) probe(s *Sim, deadline int64) {
 	if s.now >= deadline {
 		lead := "no leader"
 		if l := s.leader(); l != nil {
-			lead = "leader " + itoa(l.id)
+			lead = "leader " + strconv.FormatUint(l.id, 10)
 		}
 		s.fail(KindLiveness, "no write committed within %dms after healing (%s)", healDeadline, lead)
 		return
@@ -233,18 +234,4 @@ func (m *markerState) probe(s *Sim, deadline int64) {
 		_ = l.rn.Propose(cmd{client: markerClient, seq: m.seq, key: markerKey, value: math.MaxUint64 - uint64(m.seq)}.encode())
 		s.drain(l)
 	}
-}
-
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
 }
