@@ -120,7 +120,7 @@ func ratio(a, b float64) string {
 type table struct {
 	w    io.Writer
 	ins  []*input
-	rows []string // benchmark names, in first-seen order of the first input
+	rows []string // the first input's benchmark names, sorted
 }
 
 // metric prints one Markdown table for the unit pred selects: medians per
