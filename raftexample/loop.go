@@ -94,10 +94,8 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	}
 	if hs := rd.HardState; hs != nil {
 		s.persistedTerm, s.persistedVote = hs.Term, hs.Vote
-	}
-	if rd.HardState != nil {
-		s.metrics.term.Set(float64(rd.HardState.Term))
-		s.metrics.commitIndex.Set(float64(rd.HardState.Commit))
+		s.metrics.term.Set(float64(hs.Term))
+		s.metrics.commitIndex.Set(float64(hs.Commit))
 	}
 	if rd.Snapshot != nil {
 		if err := s.restoreSnapshot(rd.Snapshot); err != nil {
