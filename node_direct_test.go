@@ -139,13 +139,16 @@ func TestNodeProposeWhileReadyOutstanding(t *testing.T) {
 }
 
 // Many proposers and an application loop that advances as soon as it has
-// persisted: every proposal is applied exactly once, in the order the
-// Readys carry them. Run with -race, this checks the locking between the
-// run goroutine, proposers stepping directly, and Advance.
+// persisted: every proposal is applied exactly once, and each proposer's
+// proposals in the order it made them (Propose returns once the proposal
+// is in the leader's log). Run with -race, this checks the locking between
+// the run goroutine, proposers stepping directly, and Advance.
 func TestNodeConcurrentDirectProposals(t *testing.T) {
 	l := startLoneNode(t)
 	const proposers, each = 8, 200
 	applied := make(map[string]int)
+	// next is, per proposer, the number of the proposal it must apply next.
+	var next [proposers]int
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -169,6 +172,15 @@ func TestNodeConcurrentDirectProposals(t *testing.T) {
 			}
 			for _, d := range entryData(rd.CommittedEntries) {
 				applied[d]++
+				var p, i int
+				if _, err := fmt.Sscanf(d, "%d/%d", &p, &i); err != nil || p < 0 || p >= proposers {
+					t.Errorf("applied %q, not a proposal", d)
+					continue
+				}
+				if i != next[p] {
+					t.Errorf("proposer %d: applied %q, want its proposal %d next", p, d, next[p])
+				}
+				next[p] = i + 1
 			}
 			l.n.Advance()
 		}
