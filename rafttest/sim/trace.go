@@ -89,11 +89,8 @@ func (t *tracer) record(step, at int64, e *event, note string) {
 		t.mix(m.Term ^ m.LogTerm<<20 ^ m.Index<<40)
 		t.mix(m.Commit ^ uint64(len(m.Entries))<<32)
 	}
-	for i := 0; i < len(note); i++ {
-		t.hash ^= uint64(note[i])
-		t.hash *= 1099511628211
-	}
-	r := &t.ring[t.next]
+	t.mixString(note)
+	r := t.push()
 	*r = traceRec{Step: step, At: at, Kind: e.kind.String(), Arg: e.arg, Note: note}
 	if e.kind != evDeliver {
 		r.Node = uint64(e.node + 1)
@@ -103,27 +100,40 @@ func (t *tracer) record(step, at int64, e *event, note string) {
 		r.From, r.To, r.Term, r.LogTerm, r.Index, r.Commit = m.From, m.To, m.Term, m.LogTerm, m.Index, m.Commit
 		r.Ents, r.Reject = len(m.Entries), m.Reject
 	}
-	if t.next++; t.next == len(t.ring) {
-		t.next, t.full = 0, true
-	}
-	if t.enc != nil && t.err == nil {
-		t.err = t.enc.Encode(r)
-	}
+	t.encode(r)
 }
 
 // note records something that happened inside an event (a leader
 // elected, a node crashed), for the tail and the JSON trace.
 func (t *tracer) note(step, at int64, node uint64, s string) {
 	t.mix(node)
+	t.mixString(s)
+	r := t.push()
+	*r = traceRec{Step: step, At: at, Kind: "note", Node: node, Note: s}
+	t.encode(r)
+}
+
+// mixString adds s to the digest a byte at a time (FNV-1a).
+func (t *tracer) mixString(s string) {
 	for i := 0; i < len(s); i++ {
 		t.hash ^= uint64(s[i])
 		t.hash *= 1099511628211
 	}
+}
+
+// push returns the ring slot for the next record, overwriting the oldest
+// once the ring is full.
+func (t *tracer) push() *traceRec {
 	r := &t.ring[t.next]
-	*r = traceRec{Step: step, At: at, Kind: "note", Node: node, Note: s}
 	if t.next++; t.next == len(t.ring) {
 		t.next, t.full = 0, true
 	}
+	return r
+}
+
+// encode writes r to the JSON trace, if there is one; the first write
+// error stops the trace.
+func (t *tracer) encode(r *traceRec) {
 	if t.enc != nil && t.err == nil {
 		t.err = t.enc.Encode(r)
 	}
