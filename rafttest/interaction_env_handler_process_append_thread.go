@@ -26,16 +26,7 @@ func (env *InteractionEnv) runThread(t *testing.T, d datadriven.TestData, name s
 	do func(id uint64, count int) error) error {
 	count := -1
 	d.MaybeScanArgs(t, "count", &count)
-	ids := nodeIDs(t, d)
-	for _, id := range ids {
-		if len(ids) > 1 {
-			env.Output.Linef("> %d processing %s thread", id, name)
-		}
-		if err := env.Output.Indented(func() error { return do(id, count) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return env.eachNode(nodeIDs(t, d), "processing "+name+" thread", func(id uint64) error { return do(id, count) })
 }
 
 // ProcessAppendThread performs up to count (all, if negative) of node id's

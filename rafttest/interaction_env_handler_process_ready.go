@@ -16,12 +16,17 @@ import (
 // Each node takes one Ready and handles it as the package documentation of
 // raft says, printing it first.
 func (env *InteractionEnv) handleProcessReady(t *testing.T, d datadriven.TestData) error {
-	ids := nodeIDs(t, d)
+	return env.eachNode(nodeIDs(t, d), "handling Ready", env.ProcessReady)
+}
+
+// eachNode runs do for each of ids in turn, its output indented and, when
+// there are several, under a heading "> id what".
+func (env *InteractionEnv) eachNode(ids []uint64, what string, do func(id uint64) error) error {
 	for _, id := range ids {
 		if len(ids) > 1 {
-			env.Output.Linef("> %d handling Ready", id)
+			env.Output.Linef("> %d %s", id, what)
 		}
-		if err := env.Output.Indented(func() error { return env.ProcessReady(id) }); err != nil {
+		if err := env.Output.Indented(func() error { return do(id) }); err != nil {
 			return err
 		}
 	}
