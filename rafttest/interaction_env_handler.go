@@ -162,6 +162,18 @@ func nodeIDs(t *testing.T, d datadriven.TestData) []uint64 {
 	return ids
 }
 
+// nodeIDsOrAll is nodeIDs, or the IDs of all nodes when none are listed.
+func (env *InteractionEnv) nodeIDsOrAll(t *testing.T, d datadriven.TestData) []uint64 {
+	t.Helper()
+	ids := nodeIDs(t, d)
+	if len(ids) == 0 {
+		for _, n := range env.Nodes {
+			ids = append(ids, n.Config.ID)
+		}
+	}
+	return ids
+}
+
 // positionalIDs parses exactly n positional arguments as numbers.
 func positionalIDs(t *testing.T, d datadriven.TestData, n int) []uint64 {
 	t.Helper()

@@ -18,13 +18,7 @@ import (
 //
 // Unlike raft-state it shows a joint configuration for what it is.
 func (env *InteractionEnv) handleConfState(t *testing.T, d datadriven.TestData) error {
-	ids := nodeIDs(t, d)
-	if len(ids) == 0 {
-		for _, n := range env.Nodes {
-			ids = append(ids, n.Config.ID)
-		}
-	}
-	return env.ConfState(ids...)
+	return env.ConfState(env.nodeIDsOrAll(t, d)...)
 }
 
 // ConfState prints the configuration each of the nodes ids is in.

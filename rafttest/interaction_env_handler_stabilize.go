@@ -14,13 +14,7 @@ import (
 // It moves all work along among the listed nodes (all nodes if none are
 // listed) until there is none left; see Stabilize.
 func (env *InteractionEnv) handleStabilize(t *testing.T, d datadriven.TestData) error {
-	ids := nodeIDs(t, d)
-	if len(ids) == 0 {
-		for _, n := range env.Nodes {
-			ids = append(ids, n.Config.ID)
-		}
-	}
-	return env.Stabilize(ids...)
+	return env.Stabilize(env.nodeIDsOrAll(t, d)...)
 }
 
 // maxStabilizeRounds bounds Stabilize: a cluster that keeps producing work
