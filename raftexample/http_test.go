@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,22 +111,42 @@ func TestMetrics(t *testing.T) {
 	c.put(1, "a", "1")
 	c.get(1, "a", false)
 	b := string(c.must(http.MethodGet, c.url(1, "/metrics"), nil, http.StatusOK))
-	for _, want := range []string{
-		`raftexample_proposals_total{result="applied"} 1`,
-		`raftexample_reads_total{kind="linearizable",result="ok"} 1`,
-		"raftexample_committed_entries_total",
-		"raftexample_apply_duration_seconds_bucket",
-		"raftexample_leader_changes_total 1",
-		`raftexample_snapshots_total{event="created"}`,
-		"raftexample_is_leader 1",
+	for name, want := range map[string]float64{
+		`raftexample_proposals_total{result="applied"}`:            1,
+		`raftexample_reads_total{kind="linearizable",result="ok"}`: 1,
+		// The bootstrap conf change, the leader's empty entry, the put.
+		"raftexample_committed_entries_total": 3,
+		"raftexample_applied_index":           3,
+		"raftexample_leader_changes_total":    1,
+		"raftexample_is_leader":               1,
 	} {
-		if !strings.Contains(b, want) {
-			t.Errorf("/metrics lacks %q", want)
+		if got, ok := metricValue(b, name); !ok || got != want {
+			t.Errorf("/metrics: %s = %v (found: %v), want %v", name, got, ok, want)
 		}
+	}
+	if got, ok := metricValue(b, "raftexample_apply_duration_seconds_count"); !ok || got == 0 {
+		t.Errorf("/metrics: no apply durations observed (found: %v)", ok)
+	}
+	// Snapshots are taken off the node loop, so the count may still be 0;
+	// the series exists from the start.
+	if _, ok := metricValue(b, `raftexample_snapshots_total{event="created"}`); !ok {
+		t.Errorf("/metrics lacks snapshots_total{event=\"created\"}")
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", b)
 	}
+}
+
+// metricValue returns the value of the sample name (labels included) in
+// the Prometheus text exposition b.
+func metricValue(b, name string) (float64, bool) {
+	for line := range strings.Lines(b) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // TestPutResponse checks that the hand-built PUT reply is byte for byte
