@@ -395,11 +395,8 @@ func (s *server) persistSnapshot(job snapJob) snapJob {
 		return job
 	}
 	compact := job.index - s.cfg.catchUpEntries
-	if first, _ := s.storage.FirstIndex(); compact < first {
-		return job
-	}
 	// A snapshot received from the leader meanwhile may have compacted
-	// further; that is not an error.
+	// the log as far or further; that is not an error (Compact checks).
 	if err := s.storage.Compact(compact); err != nil && !errors.Is(err, raft.ErrCompacted) {
 		job.err = fmt.Errorf("compacting the log to %d: %w", compact, err)
 	}
