@@ -18,7 +18,7 @@ export GOWORK=off
 # that exist so far. Keep this list in step with README.md's layout.
 go_modules() {
 	local mod
-	for mod in . bench bench/etcd36 raftexample; do
+	for mod in . bench bench/benchkit bench/etcd36 raftexample; do
 		if [ -f "$mod/go.mod" ]; then
 			echo "$mod"
 		fi
