@@ -240,30 +240,26 @@ func checkDataDir(dir string) error {
 
 // close flushes and closes the database.
 // A second close does nothing.
-func (s *diskStorage) close() error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if err := s.db.Flush(); err != nil {
-		_ = s.db.Close()
-		return err
-	}
-	return s.db.Close()
-}
+func (s *diskStorage) close() error { return s.closeDB(true) }
 
 // crash closes the database without flushing its memtables, as a killed
 // process would leave it: only what was synced to the write-ahead log
 // survives. For tests.
-func (s *diskStorage) crash() error {
+func (s *diskStorage) crash() error { return s.closeDB(false) }
+
+func (s *diskStorage) closeDB(flush bool) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.closed {
 		return nil
 	}
 	s.closed = true
+	if flush {
+		if err := s.db.Flush(); err != nil {
+			_ = s.db.Close()
+			return err
+		}
+	}
 	return s.db.Close()
 }
 
