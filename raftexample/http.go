@@ -285,12 +285,8 @@ func (s *server) proposeAndWait(ctx context.Context, reqID uint64, propose func(
 // (confirmed by a quorum, thesis §6.4) and waits to apply up to it. A
 // serializable read skips this and reads whatever is applied locally.
 func (s *server) readBarrier(ctx context.Context, serializable bool) error {
-	kind := "linearizable"
 	if serializable {
-		kind = "serializable"
-	}
-	if serializable {
-		s.metrics.reads.WithLabelValues(kind, "ok").Inc()
+		s.metrics.serializableReads.Inc()
 		return nil
 	}
 	id := s.ids.get()
@@ -301,7 +297,7 @@ func (s *server) readBarrier(ctx context.Context, serializable bool) error {
 	retry := time.NewTicker(readIndexRetry)
 	defer retry.Stop()
 	fail := func() error {
-		s.metrics.reads.WithLabelValues(kind, "timeout").Inc()
+		s.metrics.reads.WithLabelValues("linearizable", "timeout").Inc()
 		return errUnavailable{fmt.Sprintf("no read index from a leader within %v; retry, or read with ?serializable=true", s.cfg.requestTimeout)}
 	}
 	if err := s.node.ReadIndex(ctx, rctx); err != nil {

@@ -110,10 +110,12 @@ func TestMetrics(t *testing.T) {
 	c.waitLeader()
 	c.put(1, "a", "1")
 	c.get(1, "a", false)
+	c.get(1, "a", true)
 	b := string(c.must(http.MethodGet, c.url(1, "/metrics"), nil, http.StatusOK))
 	for name, want := range map[string]float64{
 		`raftexample_proposals_total{result="applied"}`:            1,
 		`raftexample_reads_total{kind="linearizable",result="ok"}`: 1,
+		`raftexample_reads_total{kind="serializable",result="ok"}`: 1,
 		// The bootstrap conf change, the leader's empty entry, the put.
 		"raftexample_committed_entries_total": 3,
 		"raftexample_applied_index":           3,

@@ -15,10 +15,11 @@ type metrics struct {
 	reg *prometheus.Registry
 
 	proposals *prometheus.CounterVec // by result
-	// proposalsApplied and linearizableReads are the children of the
-	// vectors that every request bumps, looked up once.
+	// proposalsApplied, linearizableReads and serializableReads are the
+	// children of the vectors that every request bumps, looked up once.
 	proposalsApplied  prometheus.Counter
 	linearizableReads prometheus.Counter
+	serializableReads prometheus.Counter
 	reads             *prometheus.CounterVec // by kind and result
 	committed         prometheus.Counter
 	applyLatency      prometheus.Histogram
@@ -87,6 +88,7 @@ func newMetrics(withProcess bool) *metrics {
 	}
 	m.proposalsApplied = m.proposals.WithLabelValues("applied")
 	m.linearizableReads = m.reads.WithLabelValues("linearizable", "ok")
+	m.serializableReads = m.reads.WithLabelValues("serializable", "ok")
 	for _, e := range []string{"created", "applied", "sent", "send_failed"} {
 		m.snapshots.WithLabelValues(e)
 	}
