@@ -535,7 +535,41 @@ func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) err
 }
 
 func (n *node) Step(ctx context.Context, m *raftpb.Message) error {
+	if done, err := n.stepDirect(ctx, m); done {
+		return err
+	}
 	return n.stepWait(ctx, n.reqc, m, false)
+}
+
+// stepDirect steps m on the caller's goroutine, as proposeDirect does a
+// proposal, if the lock is free and the run goroutine is not offering a
+// Ready. A transport that steps each message it receives then wakes no
+// other goroutine, unless the step makes a Ready due (synchronous mode:
+// delivered here) or changes what the run goroutine listens on. It
+// reports false if it did not step m.
+func (n *node) stepDirect(ctx context.Context, m *raftpb.Message) (done bool, _ error) {
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	if !n.mu.TryLock() {
+		return false, nil
+	}
+	if n.offering || n.stopped {
+		n.mu.Unlock()
+		return false, nil
+	}
+	err := n.rn.Step(m)
+	if !n.async {
+		n.deliverLocked()
+	}
+	// The run goroutine opens or closes propc when the leader changes,
+	// and in asynchronous mode offers the Ready the step added to.
+	kick := n.async || n.rn.raft.lead != n.lead
+	n.mu.Unlock()
+	if kick {
+		n.kick()
+	}
+	return true, err
 }
 
 func (n *node) Ready() <-chan Ready { return n.readyc }

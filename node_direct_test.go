@@ -207,3 +207,56 @@ func TestNodeConcurrentDirectProposals(t *testing.T) {
 		t.Errorf("status: applied %d, commit %d", st.Applied, st.Commit)
 	}
 }
+
+// A follower's Node.Step, called while a Ready awaits Advance, returns
+// without waiting for that Advance (node.stepDirect steps it on the
+// caller's goroutine when the lock is free); the next Ready carries what
+// the message changed: the appended entries, and the acknowledgement that
+// must wait for them.
+func TestNodeStepWhileReadyOutstanding(t *testing.T) {
+	st := NewMemoryStorage()
+	if err := st.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
+		Index: 1, Term: 1, ConfState: &raftpb.ConfState{Voters: []uint64{1, 2, 3}}}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := RestartNode(testConfig(2, st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	ctx := context.Background()
+	// A heartbeat from leader 1 in term 2 makes a Ready due (the new term
+	// and the response); it is taken, and not yet advanced.
+	if err := n.Step(ctx, &raftpb.Message{Type: raftpb.MsgHeartbeat, From: 1, To: 2, Term: 2}); err != nil {
+		t.Fatal(err)
+	}
+	l := &loneNode{t: t, n: n, st: st}
+	first := l.next()
+	if first.HardState == nil || first.HardState.Term != 2 {
+		t.Fatalf("first Ready's hard state = %v, want term 2", first.HardState)
+	}
+	app := &raftpb.Message{Type: raftpb.MsgApp, From: 1, To: 2, Term: 2, LogTerm: 1, Index: 1,
+		Entries: []*raftpb.Entry{{Index: 2, Term: 2, Data: []byte("a")}, {Index: 3, Term: 2, Data: []byte("b")}}}
+	done := make(chan error, 1)
+	go func() { done <- n.Step(ctx, app) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Step waited for Advance")
+	}
+	l.handle(first)
+	second := l.next()
+	if got := entryData(second.Entries); fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("second Ready's entries = %v, want [a b]", got)
+	}
+	var acked bool
+	for _, m := range second.Messages {
+		acked = acked || m.Type == raftpb.MsgAppResp && m.To == 1 && m.Index == 3 && !m.Reject
+	}
+	if !acked {
+		t.Fatalf("second Ready's messages %v lack the ack of index 3", second.Messages)
+	}
+}
