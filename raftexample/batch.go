@@ -17,7 +17,7 @@ import (
 // follower answers each one, every entry is a pebble key and a record on
 // the peer streams, and every proposal is a trip to the node's goroutine.
 // No write waits for a batch to fill: a batch is every write that came in
-// while the node loop handled the last Ready (see batcher), so under light
+// while the node was busy writing to disk (see batcher), so under light
 // load it is one write.
 //
 // A batch entry is opBatch, the number of commands (uvarint), then each
@@ -41,19 +41,23 @@ var errHandedOff = errors.New("the write was handed to raft but not confirmed in
 // pendingProposal is one command waiting in the batcher.
 type pendingProposal struct {
 	data []byte
-	// done receives the result of proposing the batch that held it.
-	// Buffered, so the batcher never waits for the requester.
-	done chan error
+	// done receives the result of proposing the batch that held it: an
+	// error, or with confirm also success. Buffered, so the batcher never
+	// waits for the requester.
+	done    chan error
+	confirm bool
 	// taken is set when a batch took it; cancelled when its requester
 	// gave up first. Guarded by batcher.mu.
 	taken, cancelled bool
 }
 
-// batcher gathers the writes that arrive while the node loop handles a
-// Ready, and the loop proposes them as one entry just before Advance (see
-// flush): proposed any earlier, they would still have waited for the next
-// Ready, so the batch costs them nothing. Writes that arrive while the
-// loop is idle are proposed at once by the batcher's goroutine.
+// batcher gathers the writes that arrive while the node is busy writing
+// to disk, and proposes them as one entry when the write is done (see
+// flush): in the synchronous loop, during a Ready, just before Advance;
+// with asynchronous writes, during the append goroutine's fsync, once it
+// is done. Proposed any earlier, they would still have waited for that
+// disk write, so the batch costs them nothing. Writes that arrive while
+// the node is idle are proposed at once by the batcher's goroutine.
 type batcher struct {
 	node    raft.Node
 	timeout time.Duration
@@ -103,11 +107,32 @@ func (b *batcher) close() {
 // raft's when nothing was proposed; errHandedOff when ctx ended while the
 // batch was on its way.
 func (b *batcher) propose(ctx context.Context, data []byte) error {
-	p := &pendingProposal{data: data, done: make(chan error, 1)}
+	p, err := b.submit(data, true)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+	}
+	if b.abandon(p) {
+		return errHandedOff
+	}
+	return ctx.Err()
+}
+
+// submit queues the encoded command data for the next batch and returns
+// at once. p.done receives the error if proposing its batch fails, and
+// with confirm also nil on success. A write's requester leaves confirm
+// off: it waits for the write to be applied anyway, and a wakeup for the
+// proposal alone cost it a trip through the scheduler.
+func (b *batcher) submit(data []byte, confirm bool) (*pendingProposal, error) {
+	p := &pendingProposal{data: data, done: make(chan error, 1), confirm: confirm}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return raft.ErrStopped
+		return nil, raft.ErrStopped
 	}
 	b.pending = append(b.pending, p)
 	now := !b.busy
@@ -115,18 +140,20 @@ func (b *batcher) propose(ctx context.Context, data []byte) error {
 	if now {
 		b.signal()
 	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-	}
+	return p, nil
+}
+
+// abandon is called by a requester that stops waiting for p. It reports
+// whether a batch already took p (which may then still take effect);
+// otherwise p is dropped and never proposed.
+func (b *batcher) abandon(p *pendingProposal) (taken bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p.taken {
-		return errHandedOff
+		return true
 	}
 	p.cancelled = true
-	return ctx.Err()
+	return false
 }
 
 func (b *batcher) signal() {
@@ -165,8 +192,9 @@ func (b *batcher) run() {
 	}
 }
 
-// setBusy is called by the node loop when it starts handling a Ready
-// (true) and after Advance (false). While it is busy, writes wait for
+// setBusy is called with true when the node starts a disk write (the
+// node loop a Ready, or the append goroutine a group) and false when it
+// is done. While it is busy, writes wait for
 // flush; when it stops being busy, what is still pending goes at once.
 func (b *batcher) setBusy(busy bool) {
 	b.mu.Lock()
@@ -178,8 +206,9 @@ func (b *batcher) setBusy(busy bool) {
 	}
 }
 
-// flush proposes, from the node loop before Advance, the writes that
-// arrived during this Ready, so that they make the next one. Without a
+// flush proposes, when a disk write is done (before Advance in the
+// synchronous loop), the writes that arrived during it, so that they make
+// the next Ready. Without a
 // known leader, proposing could block; the batcher's goroutine does it.
 func (b *batcher) flush() {
 	if !b.hasLeader() {
@@ -216,7 +245,9 @@ func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration
 			err = errHandedOff
 		}
 		for _, p := range part {
-			p.done <- err
+			if err != nil || p.confirm {
+				p.done <- err
+			}
 		}
 	}
 }

@@ -88,7 +88,38 @@ func (c *testCluster) baseConfig(id uint64, cluster map[uint64]string) serverCon
 		electionTicks:  20,
 		heartbeatTicks: 2,
 		requestTimeout: 5 * time.Second,
-		logger:         log.New(testLogWriter{c.t}, fmt.Sprintf("node %d: ", id), log.Lmicroseconds|log.Lmsgprefix),
+		// raftexample's default; storageMode switches it.
+		asyncStorageWrites: true,
+		logger:             log.New(testLogWriter{c.t}, fmt.Sprintf("node %d: ", id), log.Lmicroseconds|log.Lmsgprefix),
+	}
+}
+
+// storageMode is how a test cluster's nodes write to disk: in the node
+// loop, before Advance, or with raft's asynchronous storage writes.
+type storageMode struct{ async bool }
+
+func (m storageMode) String() string {
+	if m.async {
+		return "async"
+	}
+	return "sync"
+}
+
+// with returns a configuration tweak that sets the mode, then applies
+// tweak (if not nil).
+func (m storageMode) with(tweak func(*serverConfig)) func(*serverConfig) {
+	return func(cfg *serverConfig) {
+		cfg.asyncStorageWrites = m.async
+		if tweak != nil {
+			tweak(cfg)
+		}
+	}
+}
+
+// forEachStorageMode runs f as a subtest in each storage mode.
+func forEachStorageMode(t *testing.T, f func(*testing.T, storageMode)) {
+	for _, m := range []storageMode{{async: false}, {async: true}} {
+		t.Run(m.String(), func(t *testing.T) { f(t, m) })
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -46,6 +47,13 @@ func (s *server) routes() http.Handler {
 			metrics.ServeHTTP(w, r)
 		}
 	})
+	if s.cfg.enablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /kv/{key}, /kv?prefix=, /cluster/members, /cluster/status, /metrics", r.Method, r.URL.Path))
 	})
@@ -242,41 +250,56 @@ func (s *server) handleList(w http.ResponseWriter, r *http.Request) {
 func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, error) {
 	c.reqID = s.ids.get()
 	start := time.Now()
-	res, err := s.proposeAndWait(ctx, c.reqID, func() error { return s.batcher.propose(ctx, c.marshal()) })
+	applied := s.writes.register(c.reqID)
+	defer s.writes.cancel(c.reqID)
+	p, err := s.batcher.submit(c.marshal(), false)
+	var failed <-chan error
+	if p != nil {
+		failed = p.done
+	}
+	res, err := s.awaitApplied(ctx, applied, failed, err, func() bool { return s.batcher.abandon(p) })
 	if err == nil {
 		s.metrics.writeLatency.Observe(time.Since(start).Seconds())
 	}
 	return res, err
 }
 
-// proposeAndWait registers a waiter for reqID, runs propose and waits for
-// the entry to be applied.
-func (s *server) proposeAndWait(ctx context.Context, reqID uint64, propose func() error) (applyResult, error) {
-	ch := s.writes.register(reqID)
-	defer s.writes.cancel(reqID)
-	if err := propose(); err != nil {
-		if errors.Is(err, errHandedOff) {
-			s.metrics.proposals.WithLabelValues("timeout").Inc()
-			return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v before raft took the write; it may or may not take effect", s.cfg.requestTimeout)}
+// awaitApplied waits for a proposal's entry to be applied, its result
+// arriving on applied. proposeErr is the error of proposing it, if that
+// failed at once; otherwise failed (nil if never) may still report that
+// it failed. When ctx ends first, taken reports whether raft may still
+// take the proposal. Every failure is an errUnavailable that says whether
+// the write may still take effect.
+func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, failed <-chan error, proposeErr error, taken func() bool) (applyResult, error) {
+	err := proposeErr
+	if err == nil {
+		select {
+		case res := <-applied:
+			if res.err != nil {
+				s.metrics.proposals.WithLabelValues("dropped").Inc()
+				return res, errUnavailable{fmt.Sprintf("the change was refused when applied: %v", res.err)}
+			}
+			s.metrics.proposalsApplied.Inc()
+			return res, nil
+		case err = <-failed:
+		case <-ctx.Done():
+			if taken() {
+				s.metrics.proposals.WithLabelValues("timeout").Inc()
+				return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v waiting for the write to be applied; it may or may not take effect", s.cfg.requestTimeout)}
+			}
+			err = ctx.Err()
 		}
-		if errors.Is(err, raft.ErrProposalDropped) {
-			s.metrics.proposals.WithLabelValues("dropped").Inc()
-			return applyResult{}, errUnavailable{"the proposal was dropped (no leader, leadership transfer or overload); nothing was written, retry"}
-		}
+	}
+	switch {
+	case errors.Is(err, errHandedOff):
+		s.metrics.proposals.WithLabelValues("timeout").Inc()
+		return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v before raft took the write; it may or may not take effect", s.cfg.requestTimeout)}
+	case errors.Is(err, raft.ErrProposalDropped):
+		s.metrics.proposals.WithLabelValues("dropped").Inc()
+		return applyResult{}, errUnavailable{"the proposal was dropped (no leader, leadership transfer or overload); nothing was written, retry"}
+	default:
 		s.metrics.proposals.WithLabelValues("timeout").Inc()
 		return applyResult{}, errUnavailable{fmt.Sprintf("no leader accepted the proposal within %v; nothing was written, retry", s.cfg.requestTimeout)}
-	}
-	select {
-	case res := <-ch:
-		if res.err != nil {
-			s.metrics.proposals.WithLabelValues("dropped").Inc()
-			return res, errUnavailable{fmt.Sprintf("the change was refused when applied: %v", res.err)}
-		}
-		s.metrics.proposalsApplied.Inc()
-		return res, nil
-	case <-ctx.Done():
-		s.metrics.proposals.WithLabelValues("timeout").Inc()
-		return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v waiting for the write to be applied; it may or may not take effect", s.cfg.requestTimeout)}
 	}
 }
 
@@ -393,7 +416,10 @@ func (s *server) changeMembership(w http.ResponseWriter, r *http.Request, cc *ra
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
 	defer cancel()
 	cc.Id = s.ids.get()
-	res, err := s.proposeAndWait(ctx, cc.Id, func() error { return s.node.ProposeConfChange(ctx, cc) })
+	applied := s.writes.register(cc.Id)
+	defer s.writes.cancel(cc.Id)
+	err := s.node.ProposeConfChange(ctx, cc)
+	res, err := s.awaitApplied(ctx, applied, nil, err, func() bool { return true })
 	if err != nil {
 		writeErr(w, err)
 		return

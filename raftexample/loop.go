@@ -20,18 +20,27 @@ func (s *server) run() {
 	defer close(s.loopDone)
 	ticker := time.NewTicker(s.cfg.tick)
 	defer ticker.Stop()
+	// With asynchronous writes the apply goroutine handles snapshots.
+	snapDone := s.snapDone
+	if s.cfg.asyncStorageWrites {
+		snapDone = nil
+	}
 	for {
 		select {
 		case <-ticker.C:
 			s.node.Tick()
 		case rd := <-s.node.Ready():
+			if s.cfg.asyncStorageWrites {
+				s.handleReadyAsync(&rd)
+				continue
+			}
 			if err := s.handleReady(&rd); err != nil {
-				err = fmt.Errorf("node loop stopped: %w", err)
-				s.logf("%v", err)
-				s.failed.Store(&err)
+				s.fail(err)
 				return
 			}
-		case res := <-s.snapDone:
+		case <-s.fatal:
+			return
+		case res := <-snapDone:
 			s.finishSnapshot(res)
 			// A snapshot that came due while this one was being written
 			// (a conf change, or a long write) starts now, even on an
@@ -45,18 +54,9 @@ func (s *server) run() {
 
 // handleReady persists, sends, applies and acknowledges one Ready.
 func (s *server) handleReady(rd *raft.Ready) error {
+	start := time.Now()
 	s.batcher.setBusy(true)
-	if rd.SoftState != nil {
-		if prev := s.leader.Swap(rd.SoftState.Lead); prev != rd.SoftState.Lead {
-			s.metrics.leaderChanges.Inc()
-		}
-		s.isLeader = rd.SoftState.RaftState == raft.StateLeader
-		isLeader := 0.0
-		if s.isLeader {
-			isLeader = 1
-		}
-		s.metrics.isLeader.Set(isLeader)
-	}
+	s.noteSoftState(rd.SoftState)
 	// A leader that stays leader in an unchanged term and vote may send
 	// before its own write is durable (thesis §10.2.1): its appends and
 	// heartbeats promise nothing about its own disk, and it counts itself
@@ -89,9 +89,11 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	}
 	// a, b: the snapshot, entries and hard state, in one batch, synced
 	// when raft says so.
+	writeStart := time.Now()
 	if err := s.storage.saveReady(rd); err != nil {
 		return fmt.Errorf("persisting ready: %w", err)
 	}
+	s.metrics.diskWriteLatency.Observe(time.Since(writeStart).Seconds())
 	if hs := rd.HardState; hs != nil {
 		s.persistedTerm, s.persistedVote = hs.Term, hs.Vote
 		s.metrics.term.Set(float64(hs.Term))
@@ -111,18 +113,41 @@ func (s *server) handleReady(rd *raft.Ready) error {
 		return err
 	}
 	// e: reads wait for their index to be applied on their own.
-	for _, rs := range rd.ReadStates {
-		if len(rs.RequestCtx) == 8 {
-			s.reads.trigger(decodeReadCtx(rs.RequestCtx), rs.Index)
-		}
-	}
+	s.triggerReads(rd.ReadStates)
 	s.maybeSnapshot()
 	// Writes that came in meanwhile go into the next Ready, as one entry.
 	s.batcher.flush()
 	// f.
 	s.node.Advance()
 	s.batcher.setBusy(false)
+	s.metrics.readyLatency.Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// noteSoftState records a change of leader or role.
+func (s *server) noteSoftState(ss *raft.SoftState) {
+	if ss == nil {
+		return
+	}
+	if prev := s.leader.Swap(ss.Lead); prev != ss.Lead {
+		s.metrics.leaderChanges.Inc()
+	}
+	s.isLeader = ss.RaftState == raft.StateLeader
+	isLeader := 0.0
+	if s.isLeader {
+		isLeader = 1
+	}
+	s.metrics.isLeader.Set(isLeader)
+}
+
+// triggerReads hands each read index raft answered to the read waiting
+// for it, which then waits for that index to be applied.
+func (s *server) triggerReads(rss []raft.ReadState) {
+	for _, rs := range rss {
+		if len(rs.RequestCtx) == 8 {
+			s.reads.trigger(decodeReadCtx(rs.RequestCtx), rs.Index)
+		}
+	}
 }
 
 // splitForwarded splits msgs into the proposals and read-index requests

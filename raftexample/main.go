@@ -53,6 +53,8 @@ type options struct {
 	peerKey       string
 	peerCA        string
 	raftLog       string
+	enablePprof   bool
+	asyncWrites   bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -72,6 +74,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.peerCert, "peer-cert", "", "PEM certificate for mutual TLS between peers")
 	fs.StringVar(&o.peerKey, "peer-key", "", "PEM key for --peer-cert")
 	fs.StringVar(&o.peerCA, "peer-ca", "", "PEM CA that signs every peer's certificate")
+	fs.BoolVar(&o.asyncWrites, "async-storage-writes", true, "write and apply off the raft loop (raft's AsyncStorageWrites); false does both in the loop, before Advance")
+	fs.BoolVar(&o.enablePprof, "enable-pprof", false, "serve Go's profiles under /debug/pprof/ on the client address")
 	fs.StringVar(&o.raftLog, "raft-log", "warn", "level of the raft library's log on stderr: debug, info, warn, error or off")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -117,14 +121,16 @@ func runCommand(o *options, sig <-chan os.Signal, started func([]*server)) error
 		return err
 	}
 	base := serverConfig{
-		raftLogger:      raftLogger,
-		join:            o.join,
-		clusterToken:    o.clusterToken,
-		tick:            o.tick,
-		snapshotEntries: o.snapshotCount,
-		maxValueBytes:   o.maxValueBytes,
-		requestTimeout:  o.timeout,
-		tls:             tlsf,
+		raftLogger:         raftLogger,
+		join:               o.join,
+		clusterToken:       o.clusterToken,
+		tick:               o.tick,
+		snapshotEntries:    o.snapshotCount,
+		maxValueBytes:      o.maxValueBytes,
+		requestTimeout:     o.timeout,
+		enablePprof:        o.enablePprof,
+		asyncStorageWrites: o.asyncWrites,
+		tls:                tlsf,
 	}
 	var cfgs []serverConfig
 	if o.id == 0 {

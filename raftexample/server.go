@@ -47,6 +47,11 @@ type serverConfig struct {
 	maxValueBytes   int64  // PUT bodies above this get 413
 	requestTimeout  time.Duration
 	noSync          bool // tests only: no fsync
+	// asyncStorageWrites runs raft with Config.AsyncStorageWrites: the
+	// node loop hands writes and applies to their own goroutines (see
+	// loop_async.go) instead of doing them itself before Advance.
+	asyncStorageWrites bool
+	enablePprof        bool // serve /debug/pprof/ on the client address
 
 	tls *tlsFiles // nil: plaintext between peers
 
@@ -135,10 +140,26 @@ type server struct {
 	leader   atomic.Uint64
 	removed  atomic.Bool
 	failed   atomic.Pointer[error] // set when the node loop stopped on an error
+	fatal    chan struct{}         // closed when failed is set
 	loopStop chan struct{}
 	loopDone chan struct{}
 
-	// Owned by the node loop.
+	// The storage goroutines of asynchronous writes (loop_async.go).
+	appendQ   *workQueue[*raftpb.Message]
+	applyQ    *workQueue[applyWork]
+	storeStop chan struct{}
+	storeCtx  context.Context // cancelled at shutdown, with storeStop closed
+	cancelSt  context.CancelFunc
+	storeWG   sync.WaitGroup
+	sendBuf   []*raftpb.Message // the node loop's, reused by each Ready
+
+	// persistedTerm and persistedVote are the term and vote last persisted.
+	// The node loop owns them, or with asynchronous writes the append
+	// goroutine.
+	persistedTerm, persistedVote uint64
+
+	// Owned by the node loop, or with asynchronous writes the apply
+	// goroutine (isLeader stays the loop's).
 	confState   *raftpb.ConfState
 	snapshotNow bool // take a snapshot after this Ready
 	// snapIndex is the index of the last snapshot taken, restored or
@@ -148,8 +169,6 @@ type server struct {
 	snapPhase    uint64
 	snapInFlight bool // persistSnapshot is running; it reports on snapDone
 	isLeader     bool // as of the last Ready's SoftState
-	// The term and vote last persisted.
-	persistedTerm, persistedVote uint64
 
 	snapDone chan snapJob   // capacity 1: one snapshot in flight
 	snapWG   sync.WaitGroup // the snapshot goroutine; waited for before storage closes
@@ -166,15 +185,19 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		return nil, err
 	}
 	s := &server{
-		cfg:      cfg,
-		logf:     cfg.logger.Printf,
-		kv:       newKVStore(),
-		members:  newMembers(cfg.cluster),
-		metrics:  newMetrics(true),
-		ids:      newRequestIDs(),
-		loopStop: make(chan struct{}),
-		loopDone: make(chan struct{}),
-		snapDone: make(chan snapJob, 1),
+		cfg:       cfg,
+		logf:      cfg.logger.Printf,
+		kv:        newKVStore(),
+		members:   newMembers(cfg.cluster),
+		metrics:   newMetrics(true),
+		ids:       newRequestIDs(),
+		fatal:     make(chan struct{}),
+		loopStop:  make(chan struct{}),
+		loopDone:  make(chan struct{}),
+		storeStop: make(chan struct{}),
+		appendQ:   newWorkQueue[*raftpb.Message](),
+		applyQ:    newWorkQueue[applyWork](),
+		snapDone:  make(chan snapJob, 1),
 	}
 	var cleanup []func()
 	defer func() {
@@ -221,6 +244,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		PreVote:                   true,
 		StepDownOnRemoval:         true,
 		Logger:                    cfg.raftLogger,
+		AsyncStorageWrites:        cfg.asyncStorageWrites,
 	}
 	switch {
 	case fresh && !cfg.join:
@@ -258,6 +282,12 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 
+	s.storeCtx, s.cancelSt = context.WithCancel(context.Background())
+	if cfg.asyncStorageWrites {
+		s.storeWG.Add(2)
+		go s.runAppends()
+		go s.runApplies()
+	}
 	go s.run()
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -298,6 +328,9 @@ func (s *server) shutdown(clean bool) error {
 		s.trans.stop()
 		close(s.loopStop)
 		<-s.loopDone
+		close(s.storeStop)
+		s.cancelSt()
+		s.storeWG.Wait()
 		s.snapWG.Wait() // it writes to storage
 		s.node.Stop()
 		s.batcher.close()

@@ -20,7 +20,11 @@ import (
 // write back through every node, linearizably (which must see it at once)
 // and serializably (which sees it once the node has applied it).
 func TestClusterReadWriteEveryNode(t *testing.T) {
-	c := newTestCluster(t, 3, nil)
+	forEachStorageMode(t, testClusterReadWriteEveryNode)
+}
+
+func testClusterReadWriteEveryNode(t *testing.T, mode storageMode) {
+	c := newTestCluster(t, 3, mode.with(nil))
 	c.waitLeader()
 	for id := uint64(1); id <= 3; id++ {
 		c.put(id, fmt.Sprintf("key-%d", id), fmt.Sprintf("value-%d", id))
@@ -74,11 +78,13 @@ func TestClusterReadWriteEveryNode(t *testing.T) {
 // down, restarts it from its data directory and checks it catches up;
 // then kills every node at once and checks that every acknowledged write
 // survives a restart of the whole cluster.
-func TestClusterCrashRestart(t *testing.T) {
-	c := newTestCluster(t, 3, func(cfg *serverConfig) {
+func TestClusterCrashRestart(t *testing.T) { forEachStorageMode(t, testClusterCrashRestart) }
+
+func testClusterCrashRestart(t *testing.T, mode storageMode) {
+	c := newTestCluster(t, 3, mode.with(func(cfg *serverConfig) {
 		cfg.snapshotEntries = 25
 		cfg.catchUpEntries = 5
-	})
+	}))
 	lead := c.waitLeader()
 	victim := lead%3 + 1
 	for i := range 20 {
@@ -121,8 +127,10 @@ func TestClusterCrashRestart(t *testing.T) {
 // TestClusterLeaderFailover writes concurrently through every node while
 // the leader is killed, and checks that every write acknowledged with 200
 // is readable afterwards on every surviving node.
-func TestClusterLeaderFailover(t *testing.T) {
-	c := newTestCluster(t, 3, func(cfg *serverConfig) { cfg.requestTimeout = 2 * time.Second })
+func TestClusterLeaderFailover(t *testing.T) { forEachStorageMode(t, testClusterLeaderFailover) }
+
+func testClusterLeaderFailover(t *testing.T, mode storageMode) {
+	c := newTestCluster(t, 3, mode.with(func(cfg *serverConfig) { cfg.requestTimeout = 2 * time.Second }))
 	lead := c.waitLeader()
 	var (
 		mu    sync.Mutex
@@ -209,11 +217,13 @@ func TestClusterLeaderFailover(t *testing.T) {
 
 // TestClusterAddNodeBySnapshot compacts the log, adds a 4th node and checks
 // that it catches up through a snapshot and then serves reads and writes.
-func TestClusterAddNodeBySnapshot(t *testing.T) {
-	c := newTestCluster(t, 3, func(cfg *serverConfig) {
+func TestClusterAddNodeBySnapshot(t *testing.T) { forEachStorageMode(t, testClusterAddNodeBySnapshot) }
+
+func testClusterAddNodeBySnapshot(t *testing.T, mode storageMode) {
+	c := newTestCluster(t, 3, mode.with(func(cfg *serverConfig) {
 		cfg.snapshotEntries = 20
 		cfg.catchUpEntries = 5
-	})
+	}))
 	lead := c.waitLeader()
 	for i := range 60 {
 		c.put(lead, fmt.Sprintf("k%02d", i), fmt.Sprint(i))
@@ -281,8 +291,10 @@ func TestClusterAddNodeBySnapshot(t *testing.T) {
 // TestClusterRemoveNode removes a follower and checks that the others go
 // on, that the removed node refuses clients, and that its messages are
 // refused by the remaining members.
-func TestClusterRemoveNode(t *testing.T) {
-	c := newTestCluster(t, 3, func(cfg *serverConfig) { cfg.requestTimeout = time.Second })
+func TestClusterRemoveNode(t *testing.T) { forEachStorageMode(t, testClusterRemoveNode) }
+
+func testClusterRemoveNode(t *testing.T, mode storageMode) {
+	c := newTestCluster(t, 3, mode.with(func(cfg *serverConfig) { cfg.requestTimeout = time.Second }))
 	lead := c.waitLeader()
 	victim := lead%3 + 1
 	other := 6 - lead - victim

@@ -72,11 +72,15 @@ func TestKVCloneIsolated(t *testing.T) {
 // written in the background match their index, that the log is compacted
 // behind them, and that the node restarts from one after a crash.
 func TestBackgroundSnapshotRestart(t *testing.T) {
+	forEachStorageMode(t, testBackgroundSnapshotRestart)
+}
+
+func testBackgroundSnapshotRestart(t *testing.T, mode storageMode) {
 	const n = 50
-	c := newTestCluster(t, 1, func(cfg *serverConfig) {
+	c := newTestCluster(t, 1, mode.with(func(cfg *serverConfig) {
 		cfg.snapshotEntries = 20
 		cfg.catchUpEntries = 5
-	})
+	}))
 	c.waitLeader()
 	for i := range n {
 		c.put(1, fmt.Sprintf("k%02d", i), fmt.Sprint(i))

@@ -32,6 +32,17 @@ func (s *diskStorage) saveReady(rd *raft.Ready) error {
 	})
 }
 
+// saveAppend persists what a MsgStorageAppend carries (asynchronous
+// storage writes): a snapshot, entries, and the hard state in Term, Vote
+// and Commit, where a zero Term means it did not change.
+func (s *diskStorage) saveAppend(m *raftpb.Message, sync bool) error {
+	w := logWrite{snap: m.Snapshot, ents: m.Entries, sync: sync}
+	if m.Term != 0 {
+		w.hs = &raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
+	}
+	return s.write(w)
+}
+
 // Append adds entries to the log, replacing the log from the first
 // appended index on; see storagetest.Writable for the exact contract.
 func (s *diskStorage) Append(ents []*raftpb.Entry) error {
