@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -93,22 +92,6 @@ func classify(err error) string {
 // than a busy loop that starves the servers still up.
 const connErrorPause = 20 * time.Millisecond
 
-// newHTTPClient returns a client whose connection pool holds one idle
-// connection per benchmark client, so steady load never reconnects. Proxy
-// settings from the environment are ignored: the endpoints are the servers.
-func newHTTPClient(cfg config) *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: cfg.timeout, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        cfg.clients + len(cfg.endpoints),
-			MaxIdleConnsPerHost: cfg.clients,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-		},
-	}
-}
-
 // run loads the servers as cfg says, printing progress to w once a second,
 // and returns the figures. It returns early, with what was measured so
 // far, when ctx is cancelled.
@@ -118,8 +101,6 @@ func run(ctx context.Context, cfg config, w io.Writer) *summary {
 		// parseFlags validated the name.
 		panic("kvbench: " + err.Error())
 	}
-	hc := newHTTPClient(cfg)
-	defer hc.CloseIdleConnections()
 
 	fmt.Fprintf(w, "kvbench: target %s, %d endpoints, %d clients, read ratio %.2f, %d-byte values, %d keys, %v warmup + %v\n",
 		cfg.target, len(cfg.endpoints), cfg.clients, cfg.readRatio, cfg.valueSize, cfg.keys, cfg.warmup, cfg.duration)
@@ -135,7 +116,7 @@ func run(ctx context.Context, cfg config, w io.Writer) *summary {
 			c := &client{
 				cfg:      cfg,
 				tgt:      tgt,
-				hc:       hc,
+				hc:       newConnClient(cfg.timeout),
 				endpoint: cfg.endpoints[i%len(cfg.endpoints)],
 				rng:      rand.New(rand.NewPCG(cfg.seed, uint64(i))),
 				value:    make([]byte, cfg.valueSize),
@@ -143,6 +124,7 @@ func run(ctx context.Context, cfg config, w io.Writer) *summary {
 				live:     &live,
 			}
 			c.loop(ctx, measureFrom, end)
+			c.hc.close()
 		})
 	}
 	// The servers' CPU clock is read when the measured time starts and
@@ -225,7 +207,7 @@ func printProgress(ctx context.Context, w io.Writer, live *liveCounters, start, 
 type client struct {
 	cfg      config
 	tgt      target
-	hc       *http.Client
+	hc       *connClient
 	endpoint string
 	rng      *rand.Rand
 	value    []byte

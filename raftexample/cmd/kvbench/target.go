@@ -18,10 +18,10 @@ import (
 type target interface {
 	// put stores value under key and returns nil once the server has
 	// acknowledged the write.
-	put(ctx context.Context, c *http.Client, endpoint, key string, value []byte) error
+	put(ctx context.Context, c doer, endpoint, key string, value []byte) error
 	// get reads key; found is false when the server says the key does not
 	// exist, which is a successful read, not an error.
-	get(ctx context.Context, c *http.Client, endpoint, key string) (found bool, err error)
+	get(ctx context.Context, c doer, endpoint, key string) (found bool, err error)
 }
 
 // Target names for -target.
@@ -66,7 +66,7 @@ func newStatusError(resp *http.Response) error {
 
 // send sends req, as a newPut or newGet returned it with err, on c. The
 // caller finishes the response.
-func send(c *http.Client, req *http.Request, err error) (*http.Response, error) {
+func send(c doer, req *http.Request, err error) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (t raftexampleTarget) newGet(ctx context.Context, endpoint, key string) (*h
 	return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 }
 
-func (t raftexampleTarget) put(ctx context.Context, c *http.Client, endpoint, key string, value []byte) error {
+func (t raftexampleTarget) put(ctx context.Context, c doer, endpoint, key string, value []byte) error {
 	req, err := t.newPut(ctx, endpoint, key, value)
 	resp, err := send(c, req, err)
 	if err != nil {
@@ -121,7 +121,7 @@ func (t raftexampleTarget) put(ctx context.Context, c *http.Client, endpoint, ke
 	return nil
 }
 
-func (t raftexampleTarget) get(ctx context.Context, c *http.Client, endpoint, key string) (bool, error) {
+func (t raftexampleTarget) get(ctx context.Context, c doer, endpoint, key string) (bool, error) {
 	req, err := t.newGet(ctx, endpoint, key)
 	resp, err := send(c, req, err)
 	if err != nil {
@@ -192,7 +192,7 @@ func (t etcdTarget) newGet(ctx context.Context, endpoint, key string) (*http.Req
 	})
 }
 
-func (t etcdTarget) put(ctx context.Context, c *http.Client, endpoint, key string, value []byte) error {
+func (t etcdTarget) put(ctx context.Context, c doer, endpoint, key string, value []byte) error {
 	req, err := t.newPut(ctx, endpoint, key, value)
 	resp, err := send(c, req, err)
 	if err != nil {
@@ -205,7 +205,7 @@ func (t etcdTarget) put(ctx context.Context, c *http.Client, endpoint, key strin
 	return nil
 }
 
-func (t etcdTarget) get(ctx context.Context, c *http.Client, endpoint, key string) (bool, error) {
+func (t etcdTarget) get(ctx context.Context, c doer, endpoint, key string) (bool, error) {
 	req, err := t.newGet(ctx, endpoint, key)
 	resp, err := send(c, req, err)
 	if err != nil {
