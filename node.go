@@ -378,6 +378,24 @@ func (n *node) deliverLocked() {
 	n.readyc <- n.rn.Ready()
 }
 
+// deliverAsyncLocked is deliverLocked for AsyncStorageWrites mode, called
+// by a direct step (mu held, the run goroutine not offering, so nobody
+// else sends on readyc): if a Ready is due and readyc has room, it puts
+// the Ready there, accepted, sparing the run goroutine a turn. It reports
+// false if a due Ready is left for the run goroutine to offer.
+func (n *node) deliverAsyncLocked() bool {
+	if !n.rn.HasReady() {
+		return true
+	}
+	if len(n.readyc) != 0 {
+		return false
+	}
+	rd := n.rn.readyWithoutAccept()
+	n.readyc <- rd
+	n.rn.acceptReady(rd)
+	return true
+}
+
 // takeProposals steps the proposals that are waiting on propc, up to
 // maxProposalBatch, without blocking.
 func (n *node) takeProposals() {
@@ -520,8 +538,11 @@ func (n *node) proposeDirect(ctx context.Context, m *raftpb.Message) (done bool,
 		n.mu.Unlock()
 		return true, err
 	}
+	offered := n.deliverAsyncLocked()
 	n.mu.Unlock()
-	n.kick()
+	if !offered {
+		n.kick()
+	}
 	return true, err
 }
 
@@ -559,12 +580,16 @@ func (n *node) stepDirect(ctx context.Context, m *raftpb.Message) (done bool, _ 
 		return false, nil
 	}
 	err := n.rn.Step(m)
+	offered := true
 	if !n.async {
 		n.deliverLocked()
+	} else {
+		offered = n.deliverAsyncLocked()
 	}
 	// The run goroutine opens or closes propc when the leader changes,
-	// and in asynchronous mode offers the Ready the step added to.
-	kick := n.async || n.rn.raft.lead != n.lead
+	// and in asynchronous mode offers the Ready that could not be
+	// delivered here.
+	kick := !offered || n.rn.raft.lead != n.lead
 	n.mu.Unlock()
 	if kick {
 		n.kick()
