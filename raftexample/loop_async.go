@@ -127,8 +127,7 @@ func (s *server) runAppends() {
 // persistAppends writes msgs, syncs once if any of them needs it, and
 // then delivers their responses in order.
 func (s *server) persistAppends(msgs []*raftpb.Message) error {
-	// The last write that stages anything carries the group's sync: a
-	// synced pebble commit makes every earlier commit durable too.
+	// Messages after the last that stages anything only wait for it.
 	needSync, last := false, -1
 	for i, m := range msgs {
 		if len(m.Entries) > 0 || m.Snapshot != nil || m.Term != 0 {
@@ -139,22 +138,20 @@ func (s *server) persistAppends(msgs []*raftpb.Message) error {
 			needSync = true
 		}
 	}
-	start := time.Now()
-	for i, m := range msgs {
-		if i > last {
-			break
-		}
-		if err := s.storage.saveAppend(m, needSync && i == last); err != nil {
+	if last >= 0 {
+		start := time.Now()
+		if err := s.storage.saveAppends(msgs[:last+1], needSync); err != nil {
 			return err
 		}
-		if m.Term != 0 {
+		s.metrics.diskWriteLatency.Observe(time.Since(start).Seconds())
+	}
+	for i := last; i >= 0; i-- {
+		if m := msgs[i]; m.Term != 0 {
 			s.persistedTerm, s.persistedVote = m.Term, m.Vote
 			s.metrics.term.Set(float64(m.Term))
 			s.metrics.commitIndex.Set(float64(m.Commit))
+			break
 		}
-	}
-	if last >= 0 {
-		s.metrics.diskWriteLatency.Observe(time.Since(start).Seconds())
 	}
 	for _, m := range msgs {
 		if m.Snapshot != nil {

@@ -287,3 +287,88 @@ func TestStorageTailCache(t *testing.T) {
 		t.Fatalf("Entries(1, 9, 0) = %d entries, %v; want 1", len(got), err)
 	}
 }
+
+// saveAppends writes a group of asynchronous appends as one batch; the
+// log and hard state it leaves must be those of writing the messages one
+// by one, overwrites included, and the messages' entry slices must be left
+// as they were (raft still holds them).
+func TestSaveAppendsMatchesOneByOne(t *testing.T) {
+	ent := func(i, term uint64) *raftpb.Entry {
+		return &raftpb.Entry{Index: i, Term: term, Data: []byte{byte(i), byte(term)}}
+	}
+	run := func(first, last, term uint64) []*raftpb.Entry {
+		var ents []*raftpb.Entry
+		for i := first; i <= last; i++ {
+			ents = append(ents, ent(i, term))
+		}
+		return ents
+	}
+	app := func(ents []*raftpb.Entry, hsTerm, commit uint64) *raftpb.Message {
+		return &raftpb.Message{Type: raftpb.MsgStorageAppend, Entries: ents, Term: hsTerm, Vote: 1, Commit: commit}
+	}
+	for _, tc := range []struct {
+		name   string
+		before []*raftpb.Entry // stored before the group
+		group  []*raftpb.Message
+	}{
+		{"extend", run(1, 3, 1), []*raftpb.Message{app(run(4, 6, 1), 1, 3), app(nil, 1, 5), app(run(7, 8, 1), 0, 0)}},
+		{"overwrite within the group", run(1, 3, 1), []*raftpb.Message{app(run(4, 9, 1), 1, 3), app(run(6, 7, 2), 2, 3)}},
+		{"overwrite before the group", run(1, 9, 1), []*raftpb.Message{app(run(5, 6, 2), 2, 4), app(run(7, 8, 2), 0, 0)}},
+		{"overwrite of the group's start", run(1, 3, 1), []*raftpb.Message{app(run(4, 6, 1), 1, 3), app(run(2, 3, 3), 3, 1), app(run(4, 4, 3), 0, 0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := openTestStorage(t, t.TempDir(), storageOptions{noSync: true})
+			defer want.close()
+			got := openTestStorage(t, t.TempDir(), storageOptions{noSync: true})
+			defer got.close()
+			var saved [][]*raftpb.Entry
+			for _, m := range tc.group {
+				saved = append(saved, append([]*raftpb.Entry(nil), m.Entries...))
+			}
+			for _, s := range []*diskStorage{want, got} {
+				if err := s.Append(tc.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := want.saveAppendsOneByOne(tc.group, true); err != nil {
+				t.Fatal(err)
+			}
+			if err := got.saveAppends(tc.group, true); err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range tc.group {
+				if len(m.Entries) != len(saved[i]) {
+					t.Fatalf("message %d's entries changed length", i)
+				}
+				for j := range saved[i] {
+					if m.Entries[j] != saved[i][j] {
+						t.Fatalf("message %d's entry %d was replaced", i, j)
+					}
+				}
+			}
+			wantLast, _ := want.LastIndex()
+			gotLast, _ := got.LastIndex()
+			if gotLast != wantLast {
+				t.Fatalf("last index %d, want %d", gotLast, wantLast)
+			}
+			wantEnts, err := want.Entries(1, wantLast+1, math.MaxUint64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotEnts, err := got.Entries(1, gotLast+1, math.MaxUint64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range wantEnts {
+				if !proto.Equal(gotEnts[i], wantEnts[i]) {
+					t.Fatalf("entry %d = %v, want %v", wantEnts[i].Index, gotEnts[i], wantEnts[i])
+				}
+			}
+			wantHS, _, _ := want.InitialState()
+			gotHS, _, _ := got.InitialState()
+			if !proto.Equal(gotHS, wantHS) {
+				t.Fatalf("hard state %v, want %v", gotHS, wantHS)
+			}
+		})
+	}
+}

@@ -32,15 +32,65 @@ func (s *diskStorage) saveReady(rd *raft.Ready) error {
 	})
 }
 
-// saveAppend persists what a MsgStorageAppend carries (asynchronous
-// storage writes): a snapshot, entries, and the hard state in Term, Vote
-// and Commit, where a zero Term means it did not change.
-func (s *diskStorage) saveAppend(m *raftpb.Message, sync bool) error {
-	w := logWrite{snap: m.Snapshot, ents: m.Entries, sync: sync}
-	if m.Term != 0 {
-		w.hs = &raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
+// saveAppends persists what a group of MsgStorageAppend messages carries
+// (asynchronous storage writes), in their order, as one pebble batch when
+// it can: the entries as one run, a later message's entries replacing the
+// earlier ones' from their first index on, and the last hard state. One
+// commit instead of one per message saves each its trip through pebble's
+// commit pipeline. A group with a snapshot is written message by message.
+// The last write is synced if sync is set.
+func (s *diskStorage) saveAppends(msgs []*raftpb.Message, sync bool) error {
+	var w logWrite
+	for _, m := range msgs {
+		if m.Snapshot != nil {
+			return s.saveAppendsOneByOne(msgs, sync)
+		}
+		if len(m.Entries) > 0 {
+			first := m.Entries[0].Index
+			if len(w.ents) > 0 && first <= w.ents[len(w.ents)-1].Index {
+				// Keep what comes before the overwrite (nothing if the
+				// overwrite starts before the group's first entry: the
+				// write then truncates the stored log as usual).
+				keep := 0
+				for keep < len(w.ents) && w.ents[keep].Index < first {
+					keep++
+				}
+				// Capped, so that append copies rather than writing into
+				// the earlier message's array.
+				w.ents = w.ents[:keep:keep]
+			}
+			if len(w.ents) == 0 {
+				// Reused as is until a second message adds to it.
+				w.ents = m.Entries[:len(m.Entries):len(m.Entries)]
+			} else {
+				w.ents = append(w.ents, m.Entries...)
+			}
+		}
+		if hs := hardStateOf(m); hs != nil {
+			w.hs = hs
+		}
 	}
+	w.sync = sync
 	return s.write(w)
+}
+
+func (s *diskStorage) saveAppendsOneByOne(msgs []*raftpb.Message, sync bool) error {
+	for i, m := range msgs {
+		w := logWrite{snap: m.Snapshot, ents: m.Entries, hs: hardStateOf(m), sync: sync && i == len(msgs)-1}
+		if err := s.write(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hardStateOf returns the hard state a MsgStorageAppend carries in Term,
+// Vote and Commit, or nil if it carries none (a zero Term).
+func hardStateOf(m *raftpb.Message) *raftpb.HardState {
+	if m.Term == 0 {
+		return nil
+	}
+	return &raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
 }
 
 // Append adds entries to the log, replacing the log from the first
