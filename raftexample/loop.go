@@ -20,27 +20,24 @@ func (s *server) run() {
 	defer close(s.loopDone)
 	ticker := time.NewTicker(s.cfg.tick)
 	defer ticker.Stop()
-	// With asynchronous writes the apply goroutine handles snapshots.
-	snapDone := s.snapDone
-	if s.cfg.asyncStorageWrites {
-		snapDone = nil
-	}
 	for {
 		select {
 		case <-ticker.C:
 			s.node.Tick()
 		case rd := <-s.node.Ready():
+			handle := s.handleReady
 			if s.cfg.asyncStorageWrites {
-				s.handleReadyAsync(&rd)
-				continue
+				handle = s.handleReadyAsync
 			}
-			if err := s.handleReady(&rd); err != nil {
+			if err := handle(&rd); err != nil {
 				s.fail(err)
 				return
 			}
+		case req := <-s.restoreC:
+			req.done <- s.restoreSnapshot(req.snap)
 		case <-s.fatal:
 			return
-		case res := <-snapDone:
+		case res := <-s.snapDone:
 			s.finishSnapshot(res)
 			// A snapshot that came due while this one was being written
 			// (a conf change, or a long write) starts now, even on an

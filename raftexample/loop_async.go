@@ -12,27 +12,27 @@ import (
 
 // With asynchronous storage writes (the default; see the library's
 // Config.AsyncStorageWrites) the node loop never waits for the disk. Each
-// Ready hands its storage work to two goroutines as local messages:
+// Ready carries its storage work as local messages:
 //
-//   - the append goroutine (runAppends) persists each MsgStorageAppend,
-//     then delivers its Responses: the acknowledgements and votes that
-//     had to wait for the write go to peers, the append's own ack back to
-//     raft. It writes whatever has queued up while it was syncing as one
-//     group, with a single fsync at the end, so the disk's sync rate no
-//     longer bounds the rate of Readys.
-//   - the apply goroutine (runApplies) applies each MsgStorageApply's
-//     committed entries, answers their clients, and steps the ack back.
-//     It owns the state machine's snapshots (maybeSnapshot), and restores
-//     the snapshots the append goroutine persisted, in its queue's order,
-//     so a snapshot replaces the state machine before any later entry is
-//     applied.
+//   - each MsgStorageAppend goes to the append goroutine (runAppends),
+//     which persists it and then delivers its Responses: the
+//     acknowledgements and votes that had to wait for the write go to
+//     peers, the append's own ack back to raft. It writes whatever has
+//     queued up while it was syncing as one group, with a single fsync,
+//     so the disk's sync rate no longer bounds the rate of Readys.
+//   - each MsgStorageApply is applied by the loop itself, after it has
+//     sent the Ready's messages: its entries are already durable, and
+//     applying them (map updates, waking their clients) is quick, quicker
+//     than handing them to another goroutine and waiting for it to be
+//     scheduled. The loop also restores the snapshots the append
+//     goroutine persisted, when it asks (restoreC), and takes the state
+//     machine's snapshots, as in the synchronous loop.
 //
-// The loop sends every other message at once. A leader's appends thereby
-// overlap its own fsync, and a follower's acknowledgement leaves as soon
-// as its fsync is done rather than at its loop's next turn. Neither
-// goroutine's queue blocks the loop: a loop blocked on a full queue while
-// the goroutine behind it waits for the node to take a stepped response
-// would deadlock.
+// A leader's appends thereby overlap its own fsync, and a follower's
+// acknowledgement leaves as soon as its fsync is done rather than at its
+// loop's next turn. The append goroutine's queue never blocks the loop: a
+// loop blocked on a full queue while the goroutine behind it waits for
+// the node to take a stepped response would deadlock.
 
 // workQueue is an unbounded FIFO from the node loop to a storage
 // goroutine. Raft's flow control bounds how much can be outstanding.
@@ -67,27 +67,26 @@ func (q *workQueue[T]) takeAll(buf []T) []T {
 	return items
 }
 
-// applyWork is one item of the apply goroutine's queue: committed entries
-// to apply (msg), or a persisted snapshot to restore (snap, answered on
-// done).
-type applyWork struct {
-	msg  *raftpb.Message
+// restoreReq asks the node loop to restore a persisted snapshot.
+type restoreReq struct {
 	snap *raftpb.Snapshot
 	done chan error
 }
 
-// handleReadyAsync hands rd's storage work to the append and apply
-// goroutines and sends the rest. It never blocks on the disk.
-func (s *server) handleReadyAsync(rd *raft.Ready) {
+// handleReadyAsync sends rd's messages, hands its appends to the append
+// goroutine and applies its committed entries. It never waits for the
+// disk.
+func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	start := time.Now()
 	s.noteSoftState(rd.SoftState)
 	peers := s.sendBuf[:0]
+	var applies []*raftpb.Message
 	for _, m := range rd.Messages {
 		switch m.To {
 		case raft.LocalAppendThread:
 			s.appendQ.push(m)
 		case raft.LocalApplyThread:
-			s.applyQ.push(applyWork{msg: m})
+			applies = append(applies, m)
 		default:
 			peers = append(peers, m)
 		}
@@ -96,7 +95,17 @@ func (s *server) handleReadyAsync(rd *raft.Ready) {
 	clear(peers)
 	s.sendBuf = peers
 	s.triggerReads(rd.ReadStates)
+	for _, m := range applies {
+		if err := s.applyTimed(m.Entries); err != nil {
+			return err
+		}
+		s.deliverLocal(m.Responses)
+	}
+	if len(applies) > 0 {
+		s.maybeSnapshot()
+	}
 	s.metrics.readyLatency.Observe(time.Since(start).Seconds())
+	return nil
 }
 
 // runAppends is the append goroutine (see above).
@@ -155,7 +164,7 @@ func (s *server) persistAppends(msgs []*raftpb.Message) error {
 	}
 	for _, m := range msgs {
 		if m.Snapshot != nil {
-			if err := s.restoreViaApply(m.Snapshot); err != nil {
+			if err := s.restoreInLoop(m.Snapshot); err != nil {
 				return err
 			}
 		}
@@ -164,13 +173,18 @@ func (s *server) persistAppends(msgs []*raftpb.Message) error {
 	return nil
 }
 
-// restoreViaApply has the apply goroutine restore snap, after whatever it
-// was given before, and waits for it.
-func (s *server) restoreViaApply(snap *raftpb.Snapshot) error {
-	done := make(chan error, 1)
-	s.applyQ.push(applyWork{snap: snap, done: done})
+// restoreInLoop has the node loop restore snap, which replaces the
+// state machine before any entry after it is applied: raft hands those
+// out only once this append is acknowledged, after the restore.
+func (s *server) restoreInLoop(snap *raftpb.Snapshot) error {
+	req := restoreReq{snap: snap, done: make(chan error, 1)}
 	select {
-	case err := <-done:
+	case s.restoreC <- req:
+	case <-s.storeStop:
+		return errStoreStopped
+	}
+	select {
+	case err := <-req.done:
 		return err
 	case <-s.storeStop:
 		return errStoreStopped
@@ -193,42 +207,6 @@ func (s *server) deliverLocal(resps []*raftpb.Message) {
 		_ = s.node.Step(s.storeCtx, r)
 	}
 	s.trans.send(peers)
-}
-
-// runApplies is the apply goroutine (see above). In this mode it, not the
-// node loop, owns the snapshot state (snapIndex, snapInFlight, confState).
-func (s *server) runApplies() {
-	defer s.storeWG.Done()
-	var buf []applyWork
-	for {
-		select {
-		case <-s.applyQ.ready:
-		case res := <-s.snapDone:
-			s.finishSnapshot(res)
-			s.maybeSnapshot()
-			continue
-		case <-s.storeStop:
-			return
-		}
-		work := s.applyQ.takeAll(buf)
-		buf = work
-		for _, w := range work {
-			if w.snap != nil {
-				err := s.restoreSnapshot(w.snap)
-				w.done <- err
-				if err != nil {
-					return // the append goroutine reports it
-				}
-				continue
-			}
-			if err := s.applyTimed(w.msg.Entries); err != nil {
-				s.fail(err)
-				return
-			}
-			s.deliverLocal(w.msg.Responses)
-		}
-		s.maybeSnapshot()
-	}
 }
 
 // fail records err as the reason this node stopped serving and stops the

@@ -146,7 +146,7 @@ type server struct {
 
 	// The storage goroutines of asynchronous writes (loop_async.go).
 	appendQ   *workQueue[*raftpb.Message]
-	applyQ    *workQueue[applyWork]
+	restoreC  chan restoreReq // to the node loop
 	storeStop chan struct{}
 	storeCtx  context.Context // cancelled at shutdown, with storeStop closed
 	cancelSt  context.CancelFunc
@@ -158,8 +158,7 @@ type server struct {
 	// goroutine.
 	persistedTerm, persistedVote uint64
 
-	// Owned by the node loop, or with asynchronous writes the apply
-	// goroutine (isLeader stays the loop's).
+	// Owned by the node loop.
 	confState   *raftpb.ConfState
 	snapshotNow bool // take a snapshot after this Ready
 	// snapIndex is the index of the last snapshot taken, restored or
@@ -196,7 +195,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		loopDone:  make(chan struct{}),
 		storeStop: make(chan struct{}),
 		appendQ:   newWorkQueue[*raftpb.Message](),
-		applyQ:    newWorkQueue[applyWork](),
+		restoreC:  make(chan restoreReq),
 		snapDone:  make(chan snapJob, 1),
 	}
 	var cleanup []func()
@@ -284,9 +283,8 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 
 	s.storeCtx, s.cancelSt = context.WithCancel(context.Background())
 	if cfg.asyncStorageWrites {
-		s.storeWG.Add(2)
+		s.storeWG.Add(1)
 		go s.runAppends()
-		go s.runApplies()
 	}
 	go s.run()
 	go func() {
