@@ -142,15 +142,17 @@ func (s *server) handleKey(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
-	defer cancel()
+	// Writes time out through their waiter's deadline (see waiters),
+	// reads through their context.
 	switch r.Method {
 	case http.MethodGet:
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
+		defer cancel()
 		s.handleGet(ctx, w, r, key)
 	case http.MethodPut:
-		s.handlePut(ctx, w, r, key)
+		s.handlePut(r.Context(), w, r, key)
 	case http.MethodDelete:
-		res, err := s.proposeCommand(ctx, command{op: opDelete, key: key})
+		res, err := s.proposeCommand(r.Context(), command{op: opDelete, key: key})
 		if err != nil {
 			writeErr(w, err)
 			return
@@ -244,13 +246,14 @@ func (s *server) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": s.kv.keys(r.URL.Query().Get("prefix"))})
 }
 
-// proposeCommand proposes c and waits until it is applied. It fails with
+// proposeCommand proposes c and waits until it is applied, at most the
+// request timeout, or until ctx (the client's request) ends. It fails with
 // errUnavailable when the proposal is dropped or not applied in time; a
 // write that timed out may still be applied later, and the error says so.
 func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, error) {
 	c.reqID = s.ids.get()
 	start := time.Now()
-	applied := s.writes.register(c.reqID)
+	applied := s.writes.registerUntil(c.reqID, start.Add(s.cfg.requestTimeout))
 	defer s.writes.cancel(c.reqID)
 	p, err := s.batcher.submit(c.marshal(), false)
 	var failed <-chan error
@@ -265,16 +268,22 @@ func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, er
 }
 
 // awaitApplied waits for a proposal's entry to be applied, its result
-// arriving on applied. proposeErr is the error of proposing it, if that
-// failed at once; otherwise failed (nil if never) may still report that
-// it failed. When ctx ends first, taken reports whether raft may still
-// take the proposal. Every failure is an errUnavailable that says whether
-// the write may still take effect.
+// arriving on applied, which is closed if the waiter's deadline passes.
+// proposeErr is the error of proposing it, if that failed at once;
+// otherwise failed (nil if never) may still report that it failed. When
+// the deadline passes or ctx ends first, taken reports whether raft may
+// still take the proposal. Every failure is an errUnavailable that says
+// whether the write may still take effect.
 func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, failed <-chan error, proposeErr error, taken func() bool) (applyResult, error) {
 	err := proposeErr
 	if err == nil {
+		expired := false
 		select {
-		case res := <-applied:
+		case res, ok := <-applied:
+			if !ok {
+				expired = true
+				break
+			}
 			if res.err != nil {
 				s.metrics.proposals.WithLabelValues("dropped").Inc()
 				return res, errUnavailable{fmt.Sprintf("the change was refused when applied: %v", res.err)}
@@ -283,11 +292,14 @@ func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, f
 			return res, nil
 		case err = <-failed:
 		case <-ctx.Done():
+			expired = true
+		}
+		if expired {
 			if taken() {
 				s.metrics.proposals.WithLabelValues("timeout").Inc()
 				return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v waiting for the write to be applied; it may or may not take effect", s.cfg.requestTimeout)}
 			}
-			err = ctx.Err()
+			err = context.DeadlineExceeded
 		}
 	}
 	switch {
@@ -416,7 +428,7 @@ func (s *server) changeMembership(w http.ResponseWriter, r *http.Request, cc *ra
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.requestTimeout)
 	defer cancel()
 	cc.Id = s.ids.get()
-	applied := s.writes.register(cc.Id)
+	applied := s.writes.registerUntil(cc.Id, time.Now().Add(s.cfg.requestTimeout))
 	defer s.writes.cancel(cc.Id)
 	err := s.node.ProposeConfChange(ctx, cc)
 	res, err := s.awaitApplied(ctx, applied, nil, err, func() bool { return true })

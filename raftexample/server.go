@@ -151,6 +151,9 @@ type server struct {
 	storeCtx  context.Context // cancelled at shutdown, with storeStop closed
 	cancelSt  context.CancelFunc
 	storeWG   sync.WaitGroup
+	// sweepStop stops the goroutine that expires timed-out writes.
+	sweepStop chan struct{}
+	sweepDone chan struct{}
 	sendBuf   []*raftpb.Message // the node loop's, reused by each Ready
 
 	// persistedTerm and persistedVote are the term and vote last persisted.
@@ -196,6 +199,8 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		storeStop: make(chan struct{}),
 		appendQ:   newWorkQueue[*raftpb.Message](),
 		restoreC:  make(chan restoreReq),
+		sweepStop: make(chan struct{}),
+		sweepDone: make(chan struct{}),
 		snapDone:  make(chan snapJob, 1),
 	}
 	var cleanup []func()
@@ -287,12 +292,29 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		go s.runAppends()
 	}
 	go s.run()
+	go s.sweepWrites()
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logf("http server: %v", err)
 		}
 	}()
 	return s, nil
+}
+
+// sweepWrites expires the writes whose request timeout has passed, until
+// the server shuts down.
+func (s *server) sweepWrites() {
+	defer close(s.sweepDone)
+	t := time.NewTicker(sweepInterval(s.cfg.requestTimeout))
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			s.writes.expire(now)
+		case <-s.sweepStop:
+			return
+		}
+	}
 }
 
 // clientAddr returns the HTTP address the server listens on.
@@ -330,6 +352,8 @@ func (s *server) shutdown(clean bool) error {
 		s.cancelSt()
 		s.storeWG.Wait()
 		s.snapWG.Wait() // it writes to storage
+		close(s.sweepStop)
+		<-s.sweepDone
 		s.node.Stop()
 		s.batcher.close()
 		if clean {
