@@ -47,6 +47,9 @@ type serverConfig struct {
 	maxValueBytes   int64  // PUT bodies above this get 413
 	requestTimeout  time.Duration
 	noSync          bool // tests only: no fsync
+	// failWrite, if set, can fail any log write (tests only; see
+	// storageOptions).
+	failWrite func() error
 	// asyncStorageWrites runs raft with Config.AsyncStorageWrites: the
 	// node loop hands writes and applies to their own goroutines (see
 	// loop_async.go) instead of doing them itself before Advance.
@@ -211,7 +214,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 			}
 		}
 	}()
-	s.storage, err = openStorage(cfg.dataDir, clusterID(cfg.clusterToken), cfg.id, storageOptions{noSync: cfg.noSync})
+	s.storage, err = openStorage(cfg.dataDir, clusterID(cfg.clusterToken), cfg.id, storageOptions{noSync: cfg.noSync, failWrite: cfg.failWrite})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -417,4 +418,42 @@ func TestClusterLearner(t *testing.T) {
 	c.put(1, "k", "v")
 	c.must(http.MethodDelete, c.url(1, "/cluster/members/2"), nil, http.StatusOK)
 	c.must(http.MethodPost, c.url(1, "/cluster/members"), []byte(`{"id": 2, "peerURL": "127.0.0.1:9"}`), http.StatusConflict)
+}
+
+// TestStorageFailureStopsNode makes a node's log writes fail. The write in
+// flight gets a 503, and from then on the node refuses every request with
+// a 503 that says why: a node that cannot persist must not acknowledge
+// anything, nor serve reads as if it were current.
+func TestStorageFailureStopsNode(t *testing.T) {
+	forEachStorageMode(t, testStorageFailureStopsNode)
+}
+
+func testStorageFailureStopsNode(t *testing.T, mode storageMode) {
+	var failing atomic.Bool
+	c := newTestCluster(t, 1, mode.with(func(cfg *serverConfig) {
+		cfg.requestTimeout = time.Second
+		cfg.failWrite = func() error {
+			if failing.Load() {
+				return errors.New("injected disk failure")
+			}
+			return nil
+		}
+	}))
+	c.waitLeader()
+	c.put(1, "k", "v")
+	failing.Store(true)
+	code, b, err := c.do(http.MethodPut, c.url(1, "/kv/k"), []byte("new"))
+	if err != nil || code != http.StatusServiceUnavailable {
+		t.Fatalf("PUT whose write fails: %d %s %v; want 503", code, b, err)
+	}
+	for _, u := range []string{"/kv/k", "/kv/k?serializable=true"} {
+		code, b, _ = c.do(http.MethodGet, c.url(1, u), nil)
+		if code != http.StatusServiceUnavailable || !strings.Contains(string(b), "injected disk failure") {
+			t.Fatalf("GET %s after the failure: %d %s; want 503 naming the failure", u, code, b)
+		}
+	}
+	code, b, _ = c.do(http.MethodPut, c.url(1, "/kv/k2"), []byte("x"))
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(b), "stopped") {
+		t.Fatalf("PUT after the failure: %d %s; want 503 saying the node stopped", code, b)
+	}
 }

@@ -138,6 +138,9 @@ type storageOptions struct {
 	// but the storage contract suite does, and reopening its storages
 	// must not refuse them. Tests only.
 	uncheckedCommit bool
+	// failWrite, if set, is called before every log write; an error it
+	// returns fails the write. Tests only: a disk that stops writing.
+	failWrite func() error
 }
 
 // diskStorage is a raft.Storage persisted in a pebble database. Every write

@@ -137,6 +137,11 @@ func checkEntries(ents []*raftpb.Entry) error {
 // write stages w in one pebble batch and commits it. A failed write changes
 // nothing, on disk or in the caches.
 func (s *diskStorage) write(w logWrite) (err error) {
+	if f := s.opts.failWrite; f != nil {
+		if err := f(); err != nil {
+			return err
+		}
+	}
 	if w.snap != nil {
 		// Lock order: snapMu before writeMu (see CreateSnapshot).
 		s.snapMu.Lock()
