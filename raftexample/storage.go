@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -141,6 +142,10 @@ type storageOptions struct {
 	// failWrite, if set, is called before every log write; an error it
 	// returns fails the write. Tests only: a disk that stops writing.
 	failWrite func() error
+	// fs is the file system of pebble and the snapshot files; nil means
+	// the operating system's. Tests use pebble's in-memory one, which can
+	// simulate a crash.
+	fs vfs.FS
 }
 
 // diskStorage is a raft.Storage persisted in a pebble database. Every write
@@ -207,10 +212,13 @@ func openStorage(dir string, clusterID, nodeID uint64, opts storageOptions) (*di
 	if opts.tailBytes <= 0 {
 		opts.tailBytes = 64 << 20
 	}
-	if err := checkDataDir(dir); err != nil {
+	if opts.fs == nil {
+		opts.fs = vfs.Default
+	}
+	if err := checkDataDir(opts.fs, dir); err != nil {
 		return nil, err
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{}, FS: opts.fs})
 	if err != nil {
 		return nil, fmt.Errorf("opening data directory %s: %w", dir, err)
 	}
@@ -225,16 +233,16 @@ func openStorage(dir string, clusterID, nodeID uint64, opts storageOptions) (*di
 // checkDataDir refuses a directory that exists, is not empty and does not
 // look like a pebble database: pebble would otherwise create its files in
 // the middle of whatever the flag pointed at by mistake.
-func checkDataDir(dir string) error {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) || err == nil && len(des) == 0 {
+func checkDataDir(fsys vfs.FS, dir string) error {
+	names, err := fsys.List(dir)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(names) == 0 {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("data directory %s: %w", dir, err)
 	}
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), "MANIFEST-") {
+	for _, name := range names {
+		if strings.HasPrefix(name, "MANIFEST-") {
 			return nil
 		}
 	}

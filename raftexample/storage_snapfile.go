@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -92,30 +93,40 @@ func (s *diskStorage) snapDir() string { return filepath.Join(s.dir, snapDirName
 // term/index and describes it.
 func (s *diskStorage) writeSnapFile(term, index uint64, data []byte) (snapFile, error) {
 	f := snapFile{name: snapFileName(term, index), size: uint64(len(data)), crc: crc32.Checksum(data, crcTable)}
-	dir := s.snapDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f, err
+	fsys, dir := s.opts.fs, s.snapDir()
+	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		// The directory's own entry is durable only once its parent is
+		// synced: a crash could otherwise take the directory, and the
+		// file the record is about to name, with it.
+		if err := fsys.MkdirAll(dir, 0o755); err != nil {
+			return f, err
+		}
+		if !s.opts.noSync {
+			if err := syncDir(fsys, s.dir); err != nil {
+				return f, fmt.Errorf("creating the snapshot directory: %w", err)
+			}
+		}
 	}
 	tmp := filepath.Join(dir, f.name+".tmp")
-	if err := writeFileSync(tmp, data, !s.opts.noSync); err != nil {
-		_ = os.Remove(tmp)
+	if err := writeFileSync(fsys, tmp, data, !s.opts.noSync); err != nil {
+		_ = fsys.Remove(tmp)
 		return f, fmt.Errorf("writing snapshot file: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, f.name)); err != nil {
-		_ = os.Remove(tmp)
+	if err := fsys.Rename(tmp, filepath.Join(dir, f.name)); err != nil {
+		_ = fsys.Remove(tmp)
 		return f, fmt.Errorf("writing snapshot file: %w", err)
 	}
 	if s.opts.noSync {
 		return f, nil
 	}
-	if err := syncDir(dir); err != nil {
+	if err := syncDir(fsys, dir); err != nil {
 		return f, fmt.Errorf("writing snapshot file: %w", err)
 	}
 	return f, nil
 }
 
-func writeFileSync(path string, data []byte, sync bool) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+func writeFileSync(fsys vfs.FS, path string, data []byte, sync bool) error {
+	fh, err := fsys.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
@@ -129,8 +140,8 @@ func writeFileSync(path string, data []byte, sync bool) error {
 	return err
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(fsys vfs.FS, dir string) error {
+	d, err := fsys.OpenDir(dir)
 	if err != nil {
 		return err
 	}
@@ -139,6 +150,16 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// readFile returns the contents of the file at path.
+func readFile(fsys vfs.FS, path string) ([]byte, error) {
+	fh, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return io.ReadAll(fh)
 }
 
 // stageSnapshotRecords adds snap's records to b: its metadata, and either
@@ -175,7 +196,7 @@ func (s *diskStorage) loadSnapFile() error {
 			return fmt.Errorf("%w: record %s: %v", ErrDataDirCorrupt, keySnapshotFile, err)
 		}
 		path := filepath.Join(s.snapDir(), f.name)
-		data, err := os.ReadFile(path)
+		data, err := readFile(s.opts.fs, path)
 		switch {
 		case err != nil:
 			return fmt.Errorf("%w: snapshot file: %v", ErrDataDirCorrupt, err)
@@ -188,16 +209,16 @@ func (s *diskStorage) loadSnapFile() error {
 		s.snapFile = f.name
 		keep = f.name
 	}
-	des, err := os.ReadDir(s.snapDir())
+	names, err := s.opts.fs.List(s.snapDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	for _, de := range des {
-		if de.Name() != keep {
-			if err := os.Remove(filepath.Join(s.snapDir(), de.Name())); err != nil {
+	for _, name := range names {
+		if name != keep {
+			if err := s.opts.fs.Remove(filepath.Join(s.snapDir(), name)); err != nil {
 				return err
 			}
 		}
@@ -209,6 +230,6 @@ func (s *diskStorage) loadSnapFile() error {
 // A failure only leaves a file that the next start removes.
 func (s *diskStorage) removeSnapFile(name string) {
 	if name != "" {
-		_ = os.Remove(filepath.Join(s.snapDir(), name))
+		_ = s.opts.fs.Remove(filepath.Join(s.snapDir(), name))
 	}
 }
