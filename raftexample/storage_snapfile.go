@@ -101,7 +101,7 @@ func (s *diskStorage) writeSnapFile(term, index uint64, data []byte) (snapFile, 
 		if err := fsys.MkdirAll(dir, 0o755); err != nil {
 			return f, err
 		}
-		if !s.opts.noSync {
+		if !s.opts.noSync && !mutSkipSnapDirSync {
 			if err := syncDir(fsys, s.dir); err != nil {
 				return f, fmt.Errorf("creating the snapshot directory: %w", err)
 			}

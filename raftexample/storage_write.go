@@ -351,6 +351,9 @@ func (s *diskStorage) CreateSnapshot(i uint64, cs *raftpb.ConfState, data []byte
 		if s.opts.noSync {
 			opt = pebble.NoSync
 		}
+		if mutRemoveOldSnapFileFirst {
+			s.removeSnapFile(s.snapFile)
+		}
 		err = b.Commit(opt)
 	}
 	if err != nil {
