@@ -211,8 +211,8 @@ type node struct {
 
 	// mu guards rn and the fields below it. The run goroutine holds it
 	// whenever it works on rn, and releases it while it waits in its
-	// select. Meanwhile Propose may step a proposal itself
-	// (proposeDirect), which spares the proposer two goroutine handoffs,
+	// select. Meanwhile Propose and Step may step a message themselves
+	// (stepDirect), which spares the caller two goroutine handoffs,
 	// the request to the run goroutine and its answer; and Advance
 	// acknowledges the Ready itself, which spares another. Handoffs, and
 	// the channel locking of the run goroutine's select, were most of a
@@ -273,8 +273,9 @@ func newNode(rn *RawNode) *node {
 }
 
 // run is the node's goroutine. It owns the RawNode, which others touch
-// only under mu while it waits: Propose (proposeDirect) and Advance, which
-// also deliver the Readys their changes make due (deliverLocked). Each
+// only under mu while it waits: Propose and Step (stepDirect) and
+// Advance, which also deliver the Readys their changes make due
+// (deliverLocked, deliverAsyncLocked). Each
 // channel is listened on only when the request can be served right away
 // (a nil channel blocks forever in a select), so no request is ever taken
 // and then parked: proposals wait for a leader in the proposer's select,
@@ -505,45 +506,13 @@ func (n *node) Propose(ctx context.Context, data []byte) error {
 	return n.propose(ctx, newProposal(n.id, data))
 }
 
-// propose steps proposal m directly if it can (proposeDirect), else
+// propose steps proposal m directly if it can (stepDirect), else
 // through the run goroutine.
 func (n *node) propose(ctx context.Context, m *raftpb.Message) error {
-	if done, err := n.proposeDirect(ctx, m); done {
+	if done, err := n.stepDirect(ctx, m, true); done {
 		return err
 	}
 	return n.stepWait(ctx, n.propc, m, true)
-}
-
-// proposeDirect steps proposal m on the caller's goroutine if the run
-// goroutine is not offering a Ready and a leader is known, and then kicks
-// the run goroutine. It reports false if it did not step m: the caller
-// sends it on propc, which also waits for a leader.
-func (n *node) proposeDirect(ctx context.Context, m *raftpb.Message) (done bool, _ error) {
-	if err := ctx.Err(); err != nil {
-		return true, err
-	}
-	// Under contention, queue on propc instead of waiting for the lock:
-	// the run goroutine takes waiting proposals in a batch, which beats
-	// handing the lock around proposer by proposer.
-	if !n.mu.TryLock() {
-		return false, nil
-	}
-	if n.offering || n.stopped || n.rn.raft.lead == None {
-		n.mu.Unlock()
-		return false, nil
-	}
-	err := n.rn.raft.Step(m)
-	if !n.async {
-		n.deliverLocked()
-		n.mu.Unlock()
-		return true, err
-	}
-	offered := n.deliverAsyncLocked()
-	n.mu.Unlock()
-	if !offered {
-		n.kick()
-	}
-	return true, err
 }
 
 func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
@@ -556,39 +525,45 @@ func (n *node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) err
 }
 
 func (n *node) Step(ctx context.Context, m *raftpb.Message) error {
-	if done, err := n.stepDirect(ctx, m); done {
+	if done, err := n.stepDirect(ctx, m, false); done {
 		return err
 	}
 	return n.stepWait(ctx, n.reqc, m, false)
 }
 
-// stepDirect steps m on the caller's goroutine, as proposeDirect does a
-// proposal, if the lock is free and the run goroutine is not offering a
-// Ready. A transport that steps each message it receives then wakes no
-// other goroutine, unless the step makes a Ready due (synchronous mode:
-// delivered here) or changes what the run goroutine listens on. It
-// reports false if it did not step m.
-func (n *node) stepDirect(ctx context.Context, m *raftpb.Message) (done bool, _ error) {
+// stepDirect steps m (a local proposal, or a message for RawNode.Step) on
+// the caller's goroutine if the lock is free, the run goroutine is not
+// offering a Ready and, for a proposal, a leader is known. The caller
+// then wakes no other goroutine unless the step made a Ready due that
+// could not be delivered here, or changed the leader, which the run
+// goroutine's listening on propc follows. It reports false if it did not
+// step m: the caller goes through the run goroutine, whose propc also
+// waits for a leader. Under contention it does not wait for the lock:
+// the run goroutine takes waiting proposals in a batch, which beats
+// handing the lock around caller by caller.
+func (n *node) stepDirect(ctx context.Context, m *raftpb.Message, proposal bool) (done bool, _ error) {
 	if err := ctx.Err(); err != nil {
 		return true, err
 	}
 	if !n.mu.TryLock() {
 		return false, nil
 	}
-	if n.offering || n.stopped {
+	if n.offering || n.stopped || proposal && n.rn.raft.lead == None {
 		n.mu.Unlock()
 		return false, nil
 	}
-	err := n.rn.Step(m)
+	var err error
+	if proposal {
+		err = n.rn.raft.Step(m)
+	} else {
+		err = n.rn.Step(m)
+	}
 	offered := true
 	if !n.async {
 		n.deliverLocked()
 	} else {
 		offered = n.deliverAsyncLocked()
 	}
-	// The run goroutine opens or closes propc when the leader changes,
-	// and in asynchronous mode offers the Ready that could not be
-	// delivered here.
 	kick := !offered || n.rn.raft.lead != n.lead
 	n.mu.Unlock()
 	if kick {

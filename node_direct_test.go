@@ -12,7 +12,7 @@ import (
 
 // The tests in this file drive a single-voter Node by hand, one Ready at a
 // time, to pin down what Node.Propose and Node.Advance do on the caller's
-// goroutine (node.proposeDirect, and Advance's own acknowledgement).
+// goroutine (node.stepDirect, and Advance's own acknowledgement).
 
 // loneNode is a started single-voter Node and the storage its Readys are
 // persisted to.
