@@ -33,19 +33,18 @@ const (
 	maxProposalBatchBytes = 256 << 10
 )
 
-// errHandedOff is returned by batcher.propose when ctx ended after the
-// batcher took the command, or raft did not answer in time: the write may
-// or may not take effect.
+// errHandedOff is reported on a pendingProposal's done when raft did not
+// answer in time: the write may or may not take effect.
 var errHandedOff = errors.New("the write was handed to raft but not confirmed in time")
 
 // pendingProposal is one command waiting in the batcher.
 type pendingProposal struct {
 	data []byte
-	// done receives the result of proposing the batch that held it: an
-	// error, or with confirm also success. Buffered, so the batcher never
-	// waits for the requester.
-	done    chan error
-	confirm bool
+	// done receives the error of proposing the batch that held it, if
+	// that failed; success is not reported (the requester waits for the
+	// write to be applied anyway). Buffered, so the batcher never waits
+	// for the requester.
+	done chan error
 	// taken is set when a batch took it; cancelled when its requester
 	// gave up first. Guarded by batcher.mu.
 	taken, cancelled bool
@@ -102,33 +101,13 @@ func (b *batcher) close() {
 	b.wg.Wait()
 }
 
-// propose proposes the encoded command data, batched with others, and
-// returns once raft has taken (or refused) the batch. Errors: ctx's or
-// raft's when nothing was proposed; errHandedOff when ctx ended while the
-// batch was on its way.
-func (b *batcher) propose(ctx context.Context, data []byte) error {
-	p, err := b.submit(data, true)
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-	}
-	if b.abandon(p) {
-		return errHandedOff
-	}
-	return ctx.Err()
-}
-
 // submit queues the encoded command data for the next batch and returns
-// at once. p.done receives the error if proposing its batch fails, and
-// with confirm also nil on success. A write's requester leaves confirm
-// off: it waits for the write to be applied anyway, and a wakeup for the
-// proposal alone cost it a trip through the scheduler.
-func (b *batcher) submit(data []byte, confirm bool) (*pendingProposal, error) {
-	p := &pendingProposal{data: data, done: make(chan error, 1), confirm: confirm}
+// at once. p.done receives the error if proposing its batch fails: a
+// wakeup on success as well cost the requester a trip through the
+// scheduler for nothing. Errors: raft.ErrStopped after close; on p.done,
+// raft's, or errHandedOff when raft did not answer in time.
+func (b *batcher) submit(data []byte) (*pendingProposal, error) {
+	p := &pendingProposal{data: data, done: make(chan error, 1)}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -245,7 +224,7 @@ func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration
 			err = errHandedOff
 		}
 		for _, p := range part {
-			if err != nil || p.confirm {
+			if err != nil {
 				p.done <- err
 			}
 		}

@@ -93,10 +93,36 @@ func putData(i int) []byte {
 	return (&command{op: opPut, reqID: uint64(i), key: fmt.Sprint("k", i)}).marshal()
 }
 
-// TestBatcherBatches checks that writes arriving while the node loop is
-// busy wait for its flush and go out together as one entry, from the
-// loop, and that a write arriving while the loop is idle goes at once,
-// alone.
+// submitted returns the proposals of data submitted to b, failing the
+// test if b refuses one.
+func submitted(t *testing.T, b *batcher, data ...[]byte) []*pendingProposal {
+	t.Helper()
+	var ps []*pendingProposal
+	for _, d := range data {
+		p, err := b.submit(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// noFailure fails the test if proposing any of ps was reported failed.
+func noFailure(t *testing.T, ps ...*pendingProposal) {
+	t.Helper()
+	for _, p := range ps {
+		select {
+		case err := <-p.done:
+			t.Fatalf("proposing %x failed: %v", p.data, err)
+		default:
+		}
+	}
+}
+
+// TestBatcherBatches checks that writes arriving while the node is busy
+// writing wait for its flush and go out together as one entry, and that a
+// write arriving while it is idle goes at once, alone.
 func TestBatcherBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := &gatedNode{release: make(chan struct{})}
@@ -104,14 +130,15 @@ func TestBatcherBatches(t *testing.T) {
 		b := newBatcher(n, time.Minute, func() bool { return true })
 		defer b.close()
 		const waiting = 10
-		errs := make(chan error, waiting)
 		b.setBusy(true)
+		var data [][]byte
 		for i := range waiting {
-			go func() { errs <- b.propose(context.Background(), putData(i)) }()
+			data = append(data, putData(i))
 		}
+		ps := submitted(t, b, data...)
 		synctest.Wait()
 		if len(n.proposed) != 0 {
-			t.Fatalf("%d proposals while the loop was busy; want none before its flush", len(n.proposed))
+			t.Fatalf("%d proposals while the node was busy; want none before its flush", len(n.proposed))
 		}
 		b.flush()
 		if len(n.proposed) != 1 {
@@ -121,35 +148,29 @@ func TestBatcherBatches(t *testing.T) {
 		if err != nil || len(cmds) != waiting {
 			t.Fatalf("the batch holds %d commands (%v), want %d", len(cmds), err, waiting)
 		}
-		for range waiting {
-			if err := <-errs; err != nil {
-				t.Fatal(err)
-			}
-		}
+		noFailure(t, ps...)
 		b.setBusy(false)
-		if err := b.propose(context.Background(), putData(99)); err != nil {
-			t.Fatal(err)
-		}
+		last := submitted(t, b, putData(99))
+		synctest.Wait()
 		if len(n.proposed) != 2 {
-			t.Fatalf("%d proposals; the write on an idle loop did not go alone", len(n.proposed))
+			t.Fatalf("%d proposals; the write on an idle node did not go alone", len(n.proposed))
 		}
 		if cmds, err := decodeEntry(n.proposed[1]); err != nil || len(cmds) != 1 || cmds[0].reqID != 99 {
 			t.Fatalf("second proposal: %+v, %v", cmds, err)
 		}
+		noFailure(t, last...)
 	})
 }
 
-// TestBatcherNoLeader checks that the node loop's flush never proposes
-// without a known leader (raft would block it) but leaves it to the
-// batcher's goroutine.
+// TestBatcherNoLeader checks that a flush never proposes without a known
+// leader (raft would block it) but leaves it to the batcher's goroutine.
 func TestBatcherNoLeader(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := &gatedNode{release: make(chan struct{})}
 		b := newBatcher(n, time.Minute, func() bool { return false })
 		defer b.close()
 		b.setBusy(true)
-		errc := make(chan error, 1)
-		go func() { errc <- b.propose(context.Background(), putData(1)) }()
+		ps := submitted(t, b, putData(1))
 		synctest.Wait()
 		b.flush() // returns at once: the goroutine proposes
 		synctest.Wait()
@@ -157,43 +178,46 @@ func TestBatcherNoLeader(t *testing.T) {
 			t.Fatalf("%d proposals, want 1 by the batcher's goroutine", len(n.proposed))
 		}
 		close(n.release)
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
+		synctest.Wait()
+		noFailure(t, ps...)
 	})
 }
 
-// TestBatcherTimeouts checks what a requester is told when its context
-// ends: before a batch took the write, that nothing was proposed (the
-// context's error), and the write is then never proposed; after, that the
-// outcome is unknown.
+// TestBatcherTimeouts checks the outcomes a requester can meet: raft not
+// answering within the batcher's timeout (errHandedOff: the write may
+// still happen); giving up after a batch took the write (abandon says it
+// was taken); and giving up before (abandon drops it, and it is never
+// proposed).
 func TestBatcherTimeouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := &gatedNode{release: make(chan struct{})}
-		b := newBatcher(n, time.Minute, func() bool { return true })
+		b := newBatcher(n, time.Second, func() bool { return true })
 		defer b.close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
 
 		// Taken by the batcher's goroutine, then stuck in Propose.
-		first := make(chan error, 1)
-		go func() { first <- b.propose(ctx, putData(1)) }()
+		first := submitted(t, b, putData(1))[0]
 		synctest.Wait()
-		// Waiting for a flush that comes too late.
-		b.setBusy(true)
-		second := make(chan error, 1)
-		go func() { second <- b.propose(ctx, putData(2)) }()
-		synctest.Wait()
-		time.Sleep(2 * time.Second)
-		if err := <-first; !errors.Is(err, errHandedOff) {
-			t.Errorf("write taken by a batch: %v, want errHandedOff", err)
+		if !b.abandon(first) {
+			t.Error("abandon of a write a batch took: not taken")
 		}
-		if err := <-second; !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("write never taken: %v, want the context's error", err)
+		time.Sleep(2 * time.Second)
+		select {
+		case err := <-first.done:
+			if !errors.Is(err, errHandedOff) {
+				t.Errorf("write stuck in Propose past the timeout: %v, want errHandedOff", err)
+			}
+		default:
+			t.Error("write stuck in Propose past the timeout: no error reported")
+		}
+		// Waiting for a flush, abandoned before it.
+		b.setBusy(true)
+		second := submitted(t, b, putData(2))[0]
+		if b.abandon(second) {
+			t.Error("abandon of a write no batch took: taken")
 		}
 		close(n.release)
-		synctest.Wait()
 		b.flush()
+		synctest.Wait()
 		if len(n.proposed) != 1 {
 			t.Errorf("%d proposals; the abandoned write was proposed after its requester gave up", len(n.proposed))
 		}

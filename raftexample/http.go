@@ -255,12 +255,8 @@ func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, er
 	start := time.Now()
 	applied := s.writes.registerUntil(c.reqID, start.Add(s.cfg.requestTimeout))
 	defer s.writes.cancel(c.reqID)
-	p, err := s.batcher.submit(c.marshal(), false)
-	var failed <-chan error
-	if p != nil {
-		failed = p.done
-	}
-	res, err := s.awaitApplied(ctx, applied, failed, err, func() bool { return s.batcher.abandon(p) })
+	p, err := s.batcher.submit(c.marshal())
+	res, err := s.awaitApplied(ctx, applied, p, err)
 	if err == nil {
 		s.metrics.writeLatency.Observe(time.Since(start).Seconds())
 	}
@@ -269,14 +265,19 @@ func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, er
 
 // awaitApplied waits for a proposal's entry to be applied, its result
 // arriving on applied, which is closed if the waiter's deadline passes.
-// proposeErr is the error of proposing it, if that failed at once;
-// otherwise failed (nil if never) may still report that it failed. When
-// the deadline passes or ctx ends first, taken reports whether raft may
-// still take the proposal. Every failure is an errUnavailable that says
-// whether the write may still take effect.
-func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, failed <-chan error, proposeErr error, taken func() bool) (applyResult, error) {
+// proposeErr is the error of proposing it, if that failed at once. p is
+// the proposal if it went through the batcher, which may still report
+// that proposing it failed, and which drops it if the wait ends first and
+// no batch took it yet; nil for a proposal raft already took. Every
+// failure is an errUnavailable that says whether the write may still take
+// effect.
+func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, p *pendingProposal, proposeErr error) (applyResult, error) {
 	err := proposeErr
 	if err == nil {
+		var failed <-chan error // nil: raft took it, nothing more to report
+		if p != nil {
+			failed = p.done
+		}
 		expired := false
 		select {
 		case res, ok := <-applied:
@@ -295,7 +296,7 @@ func (s *server) awaitApplied(ctx context.Context, applied <-chan applyResult, f
 			expired = true
 		}
 		if expired {
-			if taken() {
+			if p == nil || s.batcher.abandon(p) {
 				s.metrics.proposals.WithLabelValues("timeout").Inc()
 				return applyResult{}, errUnavailable{fmt.Sprintf("timed out after %v waiting for the write to be applied; it may or may not take effect", s.cfg.requestTimeout)}
 			}
@@ -431,7 +432,7 @@ func (s *server) changeMembership(w http.ResponseWriter, r *http.Request, cc *ra
 	applied := s.writes.registerUntil(cc.Id, time.Now().Add(s.cfg.requestTimeout))
 	defer s.writes.cancel(cc.Id)
 	err := s.node.ProposeConfChange(ctx, cc)
-	res, err := s.awaitApplied(ctx, applied, nil, err, func() bool { return true })
+	res, err := s.awaitApplied(ctx, applied, nil, err)
 	if err != nil {
 		writeErr(w, err)
 		return
