@@ -34,21 +34,22 @@ import (
 // loop blocked on a full queue while the goroutine behind it waits for
 // the node to take a stepped response would deadlock.
 
-// workQueue is an unbounded FIFO from the node loop to a storage
-// goroutine. Raft's flow control bounds how much can be outstanding.
-type workQueue[T any] struct {
+// appendQueue is an unbounded FIFO of MsgStorageAppend messages from the
+// node loop to the append goroutine. Raft's flow control bounds how much
+// can be outstanding.
+type appendQueue struct {
 	mu    sync.Mutex
-	items []T
-	ready chan struct{} // capacity 1: items is not empty
+	msgs  []*raftpb.Message
+	ready chan struct{} // capacity 1: msgs is not empty
 }
 
-func newWorkQueue[T any]() *workQueue[T] {
-	return &workQueue[T]{ready: make(chan struct{}, 1)}
+func newAppendQueue() *appendQueue {
+	return &appendQueue{ready: make(chan struct{}, 1)}
 }
 
-func (q *workQueue[T]) push(v T) {
+func (q *appendQueue) push(m *raftpb.Message) {
 	q.mu.Lock()
-	q.items = append(q.items, v)
+	q.msgs = append(q.msgs, m)
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:
@@ -58,13 +59,13 @@ func (q *workQueue[T]) push(v T) {
 
 // takeAll returns everything queued, reusing buf's array for the next
 // call's queue.
-func (q *workQueue[T]) takeAll(buf []T) []T {
+func (q *appendQueue) takeAll(buf []*raftpb.Message) []*raftpb.Message {
 	clear(buf)
 	q.mu.Lock()
-	items := q.items
-	q.items = buf[:0]
+	msgs := q.msgs
+	q.msgs = buf[:0]
 	q.mu.Unlock()
-	return items
+	return msgs
 }
 
 // restoreReq asks the node loop to restore a persisted snapshot.
@@ -80,13 +81,11 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	start := time.Now()
 	s.noteSoftState(rd.SoftState)
 	peers := s.sendBuf[:0]
-	var applies []*raftpb.Message
 	for _, m := range rd.Messages {
 		switch m.To {
 		case raft.LocalAppendThread:
 			s.appendQ.push(m)
 		case raft.LocalApplyThread:
-			applies = append(applies, m)
 		default:
 			peers = append(peers, m)
 		}
@@ -95,13 +94,19 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	clear(peers)
 	s.sendBuf = peers
 	s.triggerReads(rd.ReadStates)
-	for _, m := range applies {
+	// Applied after the sends, which do not wait for them.
+	applied := false
+	for _, m := range rd.Messages {
+		if m.To != raft.LocalApplyThread {
+			continue
+		}
 		if err := s.applyTimed(m.Entries); err != nil {
 			return err
 		}
 		s.deliverLocal(m.Responses)
+		applied = true
 	}
-	if len(applies) > 0 {
+	if applied {
 		s.maybeSnapshot()
 	}
 	s.metrics.readyLatency.Observe(time.Since(start).Seconds())
@@ -139,11 +144,13 @@ func (s *server) persistAppends(msgs []*raftpb.Message) error {
 	// Messages after the last that stages anything only wait for it.
 	needSync, last := false, -1
 	for i, m := range msgs {
-		if len(m.Entries) > 0 || m.Snapshot != nil || m.Term != 0 {
-			last = i
+		logChange := len(m.Entries) > 0 || m.Snapshot != nil
+		if !logChange && m.Term == 0 {
+			continue // nothing to write
 		}
-		if len(m.Entries) > 0 || m.Snapshot != nil ||
-			m.Term != 0 && (m.Term != s.persistedTerm || m.Vote != s.persistedVote) {
+		last = i
+		// A change of commit index alone need not be synced.
+		if logChange || m.Term != s.persistedTerm || m.Vote != s.persistedVote {
 			needSync = true
 		}
 	}
@@ -196,17 +203,15 @@ var errStoreStopped = errors.New("stopped")
 // deliverLocal delivers the responses of a local storage message: those
 // to this node are stepped into raft, the others sent to peers.
 func (s *server) deliverLocal(resps []*raftpb.Message) {
-	var peers []*raftpb.Message
-	for _, r := range resps {
+	for i, r := range resps {
 		if r.To != s.cfg.id {
-			peers = append(peers, r)
+			s.trans.send(resps[i : i+1])
 			continue
 		}
 		// Only a stopped node refuses a local response; the node is then
 		// going away with this goroutine.
 		_ = s.node.Step(s.storeCtx, r)
 	}
-	s.trans.send(peers)
 }
 
 // fail records err as the reason this node stopped serving and stops the

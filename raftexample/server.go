@@ -148,7 +148,7 @@ type server struct {
 	loopDone chan struct{}
 
 	// The storage goroutines of asynchronous writes (loop_async.go).
-	appendQ   *workQueue[*raftpb.Message]
+	appendQ   *appendQueue
 	restoreC  chan restoreReq // to the node loop
 	storeStop chan struct{}
 	storeCtx  context.Context // cancelled at shutdown, with storeStop closed
@@ -200,7 +200,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		loopStop:  make(chan struct{}),
 		loopDone:  make(chan struct{}),
 		storeStop: make(chan struct{}),
-		appendQ:   newWorkQueue[*raftpb.Message](),
+		appendQ:   newAppendQueue(),
 		restoreC:  make(chan restoreReq),
 		sweepStop: make(chan struct{}),
 		sweepDone: make(chan struct{}),

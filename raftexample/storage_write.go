@@ -41,6 +41,7 @@ func (s *diskStorage) saveReady(rd *raft.Ready) error {
 // The last write is synced if sync is set.
 func (s *diskStorage) saveAppends(msgs []*raftpb.Message, sync bool) error {
 	var w logWrite
+	var lastHS *raftpb.Message // the last message with a hard state
 	for _, m := range msgs {
 		if m.Snapshot != nil {
 			return s.saveAppendsOneByOne(msgs, sync)
@@ -66,9 +67,12 @@ func (s *diskStorage) saveAppends(msgs []*raftpb.Message, sync bool) error {
 				w.ents = append(w.ents, m.Entries...)
 			}
 		}
-		if hs := hardStateOf(m); hs != nil {
-			w.hs = hs
+		if m.Term != 0 {
+			lastHS = m
 		}
+	}
+	if lastHS != nil {
+		w.hs = hardStateOf(lastHS)
 	}
 	w.sync = sync
 	return s.write(w)
