@@ -95,18 +95,14 @@ type trackedBody struct {
 	io.ReadCloser
 	c      *connClient
 	reuse  bool // the server did not ask to close the connection
-	failed bool
-	eof    bool
+	eof    bool // a read reached the end (a failed read never does)
 	closed bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	switch {
-	case err == io.EOF:
+	if err == io.EOF {
 		b.eof = true
-	case err != nil:
-		b.failed = true
 	}
 	return n, err
 }
@@ -117,7 +113,7 @@ func (b *trackedBody) Close() error {
 	}
 	b.closed = true
 	err := b.ReadCloser.Close()
-	if err != nil || b.failed || !b.eof || !b.reuse {
+	if err != nil || !b.eof || !b.reuse {
 		b.c.close()
 	}
 	return err
