@@ -115,12 +115,11 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 
 // runAppends is the append goroutine (see above).
 func (s *server) runAppends() {
-	defer s.storeWG.Done()
 	var buf []*raftpb.Message
 	for {
 		select {
 		case <-s.appendQ.ready:
-		case <-s.storeStop:
+		case <-s.bgCtx.Done():
 			return
 		}
 		msgs := s.appendQ.takeAll(buf)
@@ -187,13 +186,13 @@ func (s *server) restoreInLoop(snap *raftpb.Snapshot) error {
 	req := restoreReq{snap: snap, done: make(chan error, 1)}
 	select {
 	case s.restoreC <- req:
-	case <-s.storeStop:
+	case <-s.bgCtx.Done():
 		return errStoreStopped
 	}
 	select {
 	case err := <-req.done:
 		return err
-	case <-s.storeStop:
+	case <-s.bgCtx.Done():
 		return errStoreStopped
 	}
 }
@@ -210,7 +209,7 @@ func (s *server) deliverLocal(resps []*raftpb.Message) {
 		}
 		// Only a stopped node refuses a local response; the node is then
 		// going away with this goroutine.
-		_ = s.node.Step(s.storeCtx, r)
+		_ = s.node.Step(s.bgCtx, r)
 	}
 }
 

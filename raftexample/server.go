@@ -51,7 +51,7 @@ type serverConfig struct {
 	// storageOptions).
 	failWrite func() error
 	// asyncStorageWrites runs raft with Config.AsyncStorageWrites: the
-	// node loop hands writes and applies to their own goroutines (see
+	// node loop hands its log writes to the append goroutine (see
 	// loop_async.go) instead of doing them itself before Advance.
 	asyncStorageWrites bool
 	enablePprof        bool // serve /debug/pprof/ on the client address
@@ -147,17 +147,18 @@ type server struct {
 	loopStop chan struct{}
 	loopDone chan struct{}
 
-	// The storage goroutines of asynchronous writes (loop_async.go).
-	appendQ   *appendQueue
-	restoreC  chan restoreReq // to the node loop
-	storeStop chan struct{}
-	storeCtx  context.Context // cancelled at shutdown, with storeStop closed
-	cancelSt  context.CancelFunc
-	storeWG   sync.WaitGroup
-	// sweepStop stops the goroutine that expires timed-out writes.
-	sweepStop chan struct{}
-	sweepDone chan struct{}
-	sendBuf   []*raftpb.Message // the node loop's, reused by each Ready
+	// The append goroutine of asynchronous writes (loop_async.go).
+	appendQ  *appendQueue
+	restoreC chan restoreReq   // to the node loop
+	sendBuf  []*raftpb.Message // the node loop's, reused by each Ready
+
+	// bgCtx is the context of the goroutines beside the node loop: the
+	// append goroutine and the sweeper of timed-out writes (sweepWrites).
+	// Shutdown cancels it once the loop has stopped, then waits for them
+	// on bgWG.
+	bgCtx  context.Context
+	bgStop context.CancelFunc
+	bgWG   sync.WaitGroup
 
 	// persistedTerm and persistedVote are the term and vote last persisted.
 	// The node loop owns them, or with asynchronous writes the append
@@ -190,21 +191,18 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 		return nil, err
 	}
 	s := &server{
-		cfg:       cfg,
-		logf:      cfg.logger.Printf,
-		kv:        newKVStore(),
-		members:   newMembers(cfg.cluster),
-		metrics:   newMetrics(true),
-		ids:       newRequestIDs(),
-		fatal:     make(chan struct{}),
-		loopStop:  make(chan struct{}),
-		loopDone:  make(chan struct{}),
-		storeStop: make(chan struct{}),
-		appendQ:   newAppendQueue(),
-		restoreC:  make(chan restoreReq),
-		sweepStop: make(chan struct{}),
-		sweepDone: make(chan struct{}),
-		snapDone:  make(chan snapJob, 1),
+		cfg:      cfg,
+		logf:     cfg.logger.Printf,
+		kv:       newKVStore(),
+		members:  newMembers(cfg.cluster),
+		metrics:  newMetrics(true),
+		ids:      newRequestIDs(),
+		fatal:    make(chan struct{}),
+		loopStop: make(chan struct{}),
+		loopDone: make(chan struct{}),
+		appendQ:  newAppendQueue(),
+		restoreC: make(chan restoreReq),
+		snapDone: make(chan snapJob, 1),
 	}
 	var cleanup []func()
 	defer func() {
@@ -289,13 +287,12 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 
-	s.storeCtx, s.cancelSt = context.WithCancel(context.Background())
+	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
 	if cfg.asyncStorageWrites {
-		s.storeWG.Add(1)
-		go s.runAppends()
+		s.bgWG.Go(s.runAppends)
 	}
+	s.bgWG.Go(s.sweepWrites)
 	go s.run()
-	go s.sweepWrites()
 	go func() {
 		if err := s.http.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logf("http server: %v", err)
@@ -307,14 +304,13 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 // sweepWrites expires the writes whose request timeout has passed, until
 // the server shuts down.
 func (s *server) sweepWrites() {
-	defer close(s.sweepDone)
 	t := time.NewTicker(sweepInterval(s.cfg.requestTimeout))
 	defer t.Stop()
 	for {
 		select {
 		case now := <-t.C:
 			s.writes.expire(now)
-		case <-s.sweepStop:
+		case <-s.bgCtx.Done():
 			return
 		}
 	}
@@ -351,12 +347,9 @@ func (s *server) shutdown(clean bool) error {
 		s.trans.stop()
 		close(s.loopStop)
 		<-s.loopDone
-		close(s.storeStop)
-		s.cancelSt()
-		s.storeWG.Wait()
+		s.bgStop()
+		s.bgWG.Wait()
 		s.snapWG.Wait() // it writes to storage
-		close(s.sweepStop)
-		<-s.sweepDone
 		s.node.Stop()
 		s.batcher.close()
 		if clean {
