@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed901663da/raft"
+	"github.com/seed901663da/raft/raftpb"
 )
 
 // Writes that arrive together are proposed together, as one raft entry.
@@ -43,11 +44,20 @@ type pendingProposal struct {
 	// done receives the error of proposing the batch that held it, if
 	// that failed; success is not reported (the requester waits for the
 	// write to be applied anyway). Buffered, so the batcher never waits
-	// for the requester.
+	// for the requester. Nil for a forwarded command, whose requester is
+	// on another node.
 	done chan error
 	// taken is set when a batch took it; cancelled when its requester
 	// gave up first. Guarded by batcher.mu.
 	taken, cancelled bool
+}
+
+// report tells p's requester, if it is on this node, that proposing p
+// failed.
+func (p *pendingProposal) report(err error) {
+	if p.done != nil {
+		p.done <- err
+	}
 }
 
 // batcher gathers the writes that arrive while the node is busy writing
@@ -67,7 +77,13 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*pendingProposal
 	busy    bool // the node loop is handling a Ready and will flush
-	closed  bool
+	// proposed is set when a batch went to raft and cleared when the node
+	// loop has handled the Ready it made (readyDone). Writes arriving in
+	// between wait: proposed at once, each would make an entry, a Ready
+	// and an append to every follower of its own, to reach the same disk
+	// write as the batch before them (see readyDone).
+	proposed bool
+	closed   bool
 
 	kick chan struct{} // capacity 1: pending needs proposing now
 	stop chan struct{}
@@ -95,7 +111,7 @@ func (b *batcher) close() {
 	left := b.take()
 	b.mu.Unlock()
 	for _, p := range left {
-		p.done <- raft.ErrStopped
+		p.report(raft.ErrStopped)
 	}
 	close(b.stop)
 	b.wg.Wait()
@@ -114,12 +130,49 @@ func (b *batcher) submit(data []byte) (*pendingProposal, error) {
 		return nil, raft.ErrStopped
 	}
 	b.pending = append(b.pending, p)
-	now := !b.busy
+	now := b.idle()
 	b.mu.Unlock()
 	if now {
 		b.signal()
 	}
 	return p, nil
+}
+
+// absorb queues the commands of entries that a follower forwarded to
+// this node, its leader, for the next batch, as if they were local writes
+// whose requester waits elsewhere (on the follower, for them to be
+// applied). Stepped into raft one message at a time, each forwarded
+// proposal would make an entry, a Ready and an append to every follower
+// of its own; joined with the writes that arrive during the same disk
+// write, they share one. It reports false, queueing nothing, when an
+// entry is not a normal entry or its batch framing is malformed: the
+// caller then steps the message into raft as it is.
+func (b *batcher) absorb(ents []*raftpb.Entry) bool {
+	var parts [][]byte
+	for _, e := range ents {
+		if e.Type != raftpb.EntryNormal || len(e.Data) == 0 {
+			return false
+		}
+		p, err := splitEntry(e.Data)
+		if err != nil {
+			return false
+		}
+		parts = append(parts, p...)
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	for _, data := range parts {
+		b.pending = append(b.pending, &pendingProposal{data: data})
+	}
+	now := b.idle()
+	b.mu.Unlock()
+	if now {
+		b.signal()
+	}
+	return true
 }
 
 // abandon is called by a requester that stops waiting for p. It reports
@@ -134,6 +187,11 @@ func (b *batcher) abandon(p *pendingProposal) (taken bool) {
 	p.cancelled = true
 	return false
 }
+
+// idle reports whether a write arriving now should be proposed at once:
+// no disk write or proposal is under way that a later flush or readyDone
+// will follow. b.mu is held.
+func (b *batcher) idle() bool { return !b.busy && !b.proposed }
 
 func (b *batcher) signal() {
 	select {
@@ -166,8 +224,11 @@ func (b *batcher) run() {
 		}
 		b.mu.Lock()
 		batch := b.take()
+		b.proposed = b.proposed || len(batch) > 0
 		b.mu.Unlock()
-		b.proposeBatches(batch, b.timeout)
+		if !b.proposeBatches(batch, b.timeout) {
+			b.readyDone(false)
+		}
 	}
 }
 
@@ -178,7 +239,24 @@ func (b *batcher) run() {
 func (b *batcher) setBusy(busy bool) {
 	b.mu.Lock()
 	b.busy = busy
-	now := !busy && len(b.pending) > 0
+	now := b.idle() && len(b.pending) > 0
+	b.mu.Unlock()
+	if now {
+		b.signal()
+	}
+}
+
+// readyDone is called by the node loop when it has handled a Ready, which
+// holds whatever was proposed before it; appended says whether the Ready
+// handed an append to the append goroutine, which flushes once that is
+// written. A leader's proposal makes such an append, so the writes that
+// arrive meanwhile wait for that disk write and go as one batch; a
+// follower's proposal is only forwarded, and what waits goes at once.
+// It is also called when proposing failed, as raft then makes no Ready.
+func (b *batcher) readyDone(appended bool) {
+	b.mu.Lock()
+	b.proposed = false
+	now := !appended && b.idle() && len(b.pending) > 0
 	b.mu.Unlock()
 	if now {
 		b.signal()
@@ -196,14 +274,18 @@ func (b *batcher) flush() {
 	}
 	b.mu.Lock()
 	batch := b.take()
+	b.proposed = b.proposed || len(batch) > 0
 	b.mu.Unlock()
-	b.proposeBatches(batch, loopProposeTimeout)
+	if !b.proposeBatches(batch, loopProposeTimeout) {
+		b.readyDone(false)
+	}
 }
 
 // proposeBatches proposes batch as entries of at most maxProposalBatch
 // commands and maxProposalBatchBytes, and tells each requester the
-// outcome of its entry.
-func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration) {
+// outcome of its entry. It reports whether every entry was proposed.
+func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration) bool {
+	ok := true
 	for len(batch) > 0 {
 		n, size := 1, len(batch[0].data)
 		for n < len(batch) && n < maxProposalBatch && size+len(batch[n].data) <= maxProposalBatchBytes {
@@ -223,12 +305,14 @@ func (b *batcher) proposeBatches(batch []*pendingProposal, timeout time.Duration
 			// Raft may or may not have taken it.
 			err = errHandedOff
 		}
-		for _, p := range part {
-			if err != nil {
-				p.done <- err
+		if err != nil {
+			ok = false
+			for _, p := range part {
+				p.report(err)
 			}
 		}
 	}
+	return ok
 }
 
 func encodeBatch(b []byte, batch []*pendingProposal) []byte {
@@ -241,17 +325,14 @@ func encodeBatch(b []byte, batch []*pendingProposal) []byte {
 	return b
 }
 
-// decodeEntry returns the commands in a normal entry's data: one, or a
-// batch's. A malformed entry is refused whole, so that every replica
-// skips the same commands. Values are copied out of a batch: a value kept
-// in the key-value map must not pin the whole batch's memory.
-func decodeEntry(data []byte) ([]command, error) {
-	if len(data) == 0 || opType(data[0]) != opBatch {
-		c, err := unmarshalCommand(data)
-		if err != nil {
-			return nil, err
-		}
-		return []command{c}, nil
+func isBatch(data []byte) bool { return len(data) > 0 && opType(data[0]) == opBatch }
+
+// splitEntry returns the encoded commands in a normal entry's data, as
+// slices of it: the data itself, or a batch's commands. It checks the
+// batch framing only, not the commands.
+func splitEntry(data []byte) ([][]byte, error) {
+	if !isBatch(data) {
+		return [][]byte{data}, nil
 	}
 	b := data[1:]
 	n, k := binary.Uvarint(b)
@@ -260,22 +341,45 @@ func decodeEntry(data []byte) ([]command, error) {
 		return nil, errors.New("malformed batch: bad command count")
 	}
 	b = b[k:]
-	cmds := make([]command, 0, n)
+	parts := make([][]byte, 0, n)
 	for i := range n {
 		l, k := binary.Uvarint(b)
 		if k <= 0 || l > uint64(len(b)-k) {
 			return nil, fmt.Errorf("malformed batch: command %d of %d overruns the entry", i+1, n)
 		}
-		c, err := unmarshalCommand(b[k : k+int(l)])
-		if err != nil {
-			return nil, fmt.Errorf("malformed batch: command %d of %d: %w", i+1, n, err)
-		}
-		c.value = append([]byte(nil), c.value...)
-		cmds = append(cmds, c)
+		parts = append(parts, b[k:k+int(l)])
 		b = b[k+int(l):]
 	}
 	if len(b) != 0 {
 		return nil, fmt.Errorf("malformed batch: %d bytes after %d commands", len(b), n)
+	}
+	return parts, nil
+}
+
+// decodeEntry returns the commands in a normal entry's data: one, or a
+// batch's. A malformed entry is refused whole, so that every replica
+// skips the same commands. Values are copied out of a batch: a value kept
+// in the key-value map must not pin the whole batch's memory.
+func decodeEntry(data []byte) ([]command, error) {
+	if !isBatch(data) {
+		c, err := unmarshalCommand(data)
+		if err != nil {
+			return nil, err
+		}
+		return []command{c}, nil
+	}
+	parts, err := splitEntry(data)
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]command, 0, len(parts))
+	for i, part := range parts {
+		c, err := unmarshalCommand(part)
+		if err != nil {
+			return nil, fmt.Errorf("malformed batch: command %d of %d: %w", i+1, len(parts), err)
+		}
+		c.value = append([]byte(nil), c.value...)
+		cmds = append(cmds, c)
 	}
 	return cmds, nil
 }

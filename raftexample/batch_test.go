@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed901663da/raft"
+	"github.com/seed901663da/raft/raftpb"
 )
 
 func TestBatchEncoding(t *testing.T) {
@@ -150,6 +151,7 @@ func TestBatcherBatches(t *testing.T) {
 		}
 		noFailure(t, ps...)
 		b.setBusy(false)
+		b.readyDone(false) // the node loop handled the batch's Ready
 		last := submitted(t, b, putData(99))
 		synctest.Wait()
 		if len(n.proposed) != 2 {
@@ -220,6 +222,141 @@ func TestBatcherTimeouts(t *testing.T) {
 		synctest.Wait()
 		if len(n.proposed) != 1 {
 			t.Errorf("%d proposals; the abandoned write was proposed after its requester gave up", len(n.proposed))
+		}
+	})
+}
+
+// failingNode is a raft.Node whose Propose records the data and fails.
+type failingNode struct {
+	raft.Node
+	mu       sync.Mutex
+	proposed [][]byte
+}
+
+func (n *failingNode) Propose(_ context.Context, data []byte) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.proposed = append(n.proposed, data)
+	return raft.ErrProposalDropped
+}
+
+// proposedCommands returns the request IDs of the commands in each
+// proposal, failing the test on one it cannot decode.
+func proposedCommands(t *testing.T, proposals [][]byte) [][]uint64 {
+	t.Helper()
+	var ids [][]uint64
+	for _, p := range proposals {
+		cmds, err := decodeEntry(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one []uint64
+		for _, c := range cmds {
+			one = append(one, c.reqID)
+		}
+		ids = append(ids, one)
+	}
+	return ids
+}
+
+// TestBatcherWaitsForProposedReady checks that once a batch has gone to
+// raft, the writes that follow wait until the node loop has handled its
+// Ready: for the flush after the disk write when that Ready handed the
+// append goroutine an append (a leader's proposal), at once when it did
+// not (a follower's, which is only forwarded); and that a failed proposal,
+// after which no Ready comes, does not hold them.
+func TestBatcherWaitsForProposedReady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &gatedNode{release: make(chan struct{})}
+		close(n.release)
+		b := newBatcher(n, time.Minute, func() bool { return true })
+		defer b.close()
+		submitted(t, b, putData(1)) // idle: goes at once
+		synctest.Wait()
+		submitted(t, b, putData(2), putData(3))
+		synctest.Wait()
+		if got := proposedCommands(t, n.proposed); !slices.EqualFunc(got, [][]uint64{{1}}, slices.Equal) {
+			t.Fatalf("proposals before the first batch's Ready was handled: %v, want [[1]]", got)
+		}
+		b.readyDone(true) // it made an append: the flush after it proposes
+		synctest.Wait()
+		if len(n.proposed) != 1 {
+			t.Fatalf("%d proposals after a Ready with an append; want the writes kept for the flush", len(n.proposed))
+		}
+		b.setBusy(true)
+		b.flush()
+		b.setBusy(false)
+		synctest.Wait()
+		submitted(t, b, putData(4))
+		synctest.Wait()
+		b.readyDone(false) // no append: what waits goes at once
+		synctest.Wait()
+		want := [][]uint64{{1}, {2, 3}, {4}}
+		if got := proposedCommands(t, n.proposed); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("proposals: %v, want %v", got, want)
+		}
+
+		f := &failingNode{}
+		fb := newBatcher(f, time.Minute, func() bool { return true })
+		defer fb.close()
+		first := submitted(t, fb, putData(1))
+		synctest.Wait()
+		if err := <-first[0].done; !errors.Is(err, raft.ErrProposalDropped) {
+			t.Fatalf("failed proposal reported %v", err)
+		}
+		submitted(t, fb, putData(2))
+		synctest.Wait()
+		if len(f.proposed) != 2 {
+			t.Fatalf("%d proposals; a write after a failed proposal waited for a Ready that never comes", len(f.proposed))
+		}
+	})
+}
+
+// TestBatcherAbsorb checks that the commands a follower forwards, plain
+// or batched, join the leader's next batch in their order, ahead of the
+// local writes that came after them, and that what absorb must not take
+// (other entry types, malformed batches, empty entries, a closed batcher)
+// is refused whole.
+func TestBatcherAbsorb(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &gatedNode{release: make(chan struct{})}
+		close(n.release)
+		b := newBatcher(n, time.Minute, func() bool { return true })
+		b.setBusy(true)
+		fwdBatch := encodeBatch(nil, []*pendingProposal{{data: putData(2)}, {data: putData(3)}})
+		ents := []*raftpb.Entry{{Type: raftpb.EntryNormal, Data: putData(1)}, {Type: raftpb.EntryNormal, Data: fwdBatch}}
+		if !b.absorb(ents) {
+			t.Fatal("absorb refused normal entries")
+		}
+		local := submitted(t, b, putData(4))
+		synctest.Wait()
+		if len(n.proposed) != 0 {
+			t.Fatalf("%d proposals while busy", len(n.proposed))
+		}
+		b.flush()
+		if got, want := proposedCommands(t, n.proposed), [][]uint64{{1, 2, 3, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("proposals: %v, want %v", got, want)
+		}
+		noFailure(t, local...)
+
+		good := &raftpb.Entry{Type: raftpb.EntryNormal, Data: putData(5)}
+		for name, e := range map[string]*raftpb.Entry{
+			"conf change":     {Type: raftpb.EntryConfChange, Data: []byte{1}},
+			"conf change v2":  {Type: raftpb.EntryConfChangeV2, Data: []byte{1}},
+			"empty":           {Type: raftpb.EntryNormal},
+			"malformed batch": {Type: raftpb.EntryNormal, Data: fwdBatch[:len(fwdBatch)-3]},
+		} {
+			if b.absorb([]*raftpb.Entry{good, e}) {
+				t.Errorf("absorb took a message holding a %s entry", name)
+			}
+		}
+		b.flush()
+		if len(n.proposed) != 1 {
+			t.Errorf("%d proposals; a refused message left commands behind", len(n.proposed))
+		}
+		b.close()
+		if b.absorb([]*raftpb.Entry{good}) {
+			t.Error("absorb took entries after close")
 		}
 	})
 }

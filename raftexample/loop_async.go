@@ -81,10 +81,12 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	start := time.Now()
 	s.noteSoftState(rd.SoftState)
 	peers := s.sendBuf[:0]
+	appended := false
 	for _, m := range rd.Messages {
 		switch m.To {
 		case raft.LocalAppendThread:
 			s.appendQ.push(m)
+			appended = true
 		case raft.LocalApplyThread:
 		default:
 			peers = append(peers, m)
@@ -109,6 +111,7 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	if applied {
 		s.maybeSnapshot()
 	}
+	s.batcher.readyDone(appended)
 	s.metrics.readyLatency.Observe(time.Since(start).Seconds())
 	return nil
 }

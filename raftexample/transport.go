@@ -119,6 +119,11 @@ func (t *transport) handleMessages(_ any, stream grpc.ServerStream) error {
 				t.s.metrics.peerRejected.Inc()
 				return err
 			}
+			// A leader batches the writes its followers forward with
+			// its own (see batcher.absorb).
+			if m.Type == raftpb.MsgProp && t.s.leader.Load() == t.id && t.s.batcher.absorb(m.Entries) {
+				continue
+			}
 			if err := t.s.node.Step(ctx, m); err != nil {
 				if errors.Is(err, raft.ErrStopped) || ctx.Err() != nil {
 					return status.Error(codes.Unavailable, "node stopped")
