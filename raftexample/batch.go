@@ -144,25 +144,26 @@ func (b *batcher) submit(data []byte) (*pendingProposal, error) {
 // applied). Stepped into raft one message at a time, each forwarded
 // proposal would make an entry, a Ready and an append to every follower
 // of its own; joined with the writes that arrive during the same disk
-// write, they share one. It reports false, queueing nothing, when an
-// entry is not a normal entry or its batch framing is malformed: the
-// caller then steps the message into raft as it is.
-func (b *batcher) absorb(ents []*raftpb.Entry) bool {
+// write, they share one. It returns the number of commands queued: none
+// when there are no entries, when an entry is not a normal one or its
+// batch framing is malformed, or after close. The caller then steps the
+// message into raft as it is.
+func (b *batcher) absorb(ents []*raftpb.Entry) int {
 	var parts [][]byte
 	for _, e := range ents {
 		if e.Type != raftpb.EntryNormal || len(e.Data) == 0 {
-			return false
+			return 0
 		}
 		p, err := splitEntry(e.Data)
 		if err != nil {
-			return false
+			return 0
 		}
 		parts = append(parts, p...)
 	}
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || len(parts) == 0 {
 		b.mu.Unlock()
-		return false
+		return 0
 	}
 	for _, data := range parts {
 		b.pending = append(b.pending, &pendingProposal{data: data})
@@ -172,7 +173,7 @@ func (b *batcher) absorb(ents []*raftpb.Entry) bool {
 	if now {
 		b.signal()
 	}
-	return true
+	return len(parts)
 }
 
 // abandon is called by a requester that stops waiting for p. It reports

@@ -325,8 +325,8 @@ func TestBatcherAbsorb(t *testing.T) {
 		b.setBusy(true)
 		fwdBatch := encodeBatch(nil, []*pendingProposal{{data: putData(2)}, {data: putData(3)}})
 		ents := []*raftpb.Entry{{Type: raftpb.EntryNormal, Data: putData(1)}, {Type: raftpb.EntryNormal, Data: fwdBatch}}
-		if !b.absorb(ents) {
-			t.Fatal("absorb refused normal entries")
+		if n := b.absorb(ents); n != 3 {
+			t.Fatalf("absorb queued %d commands of 3", n)
 		}
 		local := submitted(t, b, putData(4))
 		synctest.Wait()
@@ -346,17 +346,20 @@ func TestBatcherAbsorb(t *testing.T) {
 			"empty":           {Type: raftpb.EntryNormal},
 			"malformed batch": {Type: raftpb.EntryNormal, Data: fwdBatch[:len(fwdBatch)-3]},
 		} {
-			if b.absorb([]*raftpb.Entry{good, e}) {
-				t.Errorf("absorb took a message holding a %s entry", name)
+			if n := b.absorb([]*raftpb.Entry{good, e}); n != 0 {
+				t.Errorf("absorb took %d commands of a message holding a %s entry", n, name)
 			}
+		}
+		if n := b.absorb(nil); n != 0 {
+			t.Errorf("absorb took %d commands of a message without entries", n)
 		}
 		b.flush()
 		if len(n.proposed) != 1 {
 			t.Errorf("%d proposals; a refused message left commands behind", len(n.proposed))
 		}
 		b.close()
-		if b.absorb([]*raftpb.Entry{good}) {
-			t.Error("absorb took entries after close")
+		if n := b.absorb([]*raftpb.Entry{good}); n != 0 {
+			t.Errorf("absorb took %d commands after close", n)
 		}
 	})
 }

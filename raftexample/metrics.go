@@ -30,6 +30,7 @@ type metrics struct {
 	snapshots         *prometheus.CounterVec // by event
 	peerRejected      prometheus.Counter
 	peerSendDropped   prometheus.Counter
+	forwardedWrites   prometheus.Counter
 	term              prometheus.Gauge
 	commitIndex       prometheus.Gauge
 	appliedIndex      prometheus.Gauge
@@ -86,6 +87,10 @@ func newMetrics(withProcess bool) *metrics {
 	m.peerRejected = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: ns, Name: "peer_messages_rejected_total",
 		Help: "Peer messages refused because the sender is not a member or the message is malformed.",
+	}))
+	m.forwardedWrites = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: ns, Name: "forwarded_writes_batched_total",
+		Help: "Writes that followers forwarded and this node, as leader, added to its own batches.",
 	}))
 	m.peerSendDropped = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: ns, Name: "peer_messages_dropped_total",

@@ -30,6 +30,19 @@ func testClusterReadWriteEveryNode(t *testing.T, mode storageMode) {
 	for id := uint64(1); id <= 3; id++ {
 		c.put(id, fmt.Sprintf("key-%d", id), fmt.Sprintf("value-%d", id))
 	}
+	// The two writes through followers joined a leader's batch.
+	forwarded := 0.0
+	for id := uint64(1); id <= 3; id++ {
+		b := string(c.must(http.MethodGet, c.url(id, "/metrics"), nil, http.StatusOK))
+		n, ok := metricValue(b, "raftexample_forwarded_writes_batched_total")
+		if !ok {
+			t.Fatalf("node %d: /metrics lacks raftexample_forwarded_writes_batched_total", id)
+		}
+		forwarded += n
+	}
+	if forwarded != 2 {
+		t.Errorf("leaders batched %v forwarded writes, want the 2 written through followers", forwarded)
+	}
 	for reader := uint64(1); reader <= 3; reader++ {
 		for writer := uint64(1); writer <= 3; writer++ {
 			key, want := fmt.Sprintf("key-%d", writer), fmt.Sprintf("value-%d", writer)

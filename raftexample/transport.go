@@ -121,8 +121,11 @@ func (t *transport) handleMessages(_ any, stream grpc.ServerStream) error {
 			}
 			// A leader batches the writes its followers forward with
 			// its own (see batcher.absorb).
-			if m.Type == raftpb.MsgProp && t.s.leader.Load() == t.id && t.s.batcher.absorb(m.Entries) {
-				continue
+			if m.Type == raftpb.MsgProp && t.s.leader.Load() == t.id {
+				if n := t.s.batcher.absorb(m.Entries); n > 0 {
+					t.s.metrics.forwardedWrites.Add(float64(n))
+					continue
+				}
 			}
 			if err := t.s.node.Step(ctx, m); err != nil {
 				if errors.Is(err, raft.ErrStopped) || ctx.Err() != nil {
