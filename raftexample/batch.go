@@ -66,7 +66,8 @@ func (p *pendingProposal) report(err error) {
 // with asynchronous writes, during the append goroutine's fsync, once it
 // is done. Proposed any earlier, they would still have waited for that
 // disk write, so the batch costs them nothing. Writes that arrive while
-// the node is idle are proposed at once by the batcher's goroutine.
+// the node is idle (see idle) are proposed at once by the batcher's
+// goroutine.
 type batcher struct {
 	node    raft.Node
 	timeout time.Duration
@@ -130,11 +131,7 @@ func (b *batcher) submit(data []byte) (*pendingProposal, error) {
 		return nil, raft.ErrStopped
 	}
 	b.pending = append(b.pending, p)
-	now := b.idle()
-	b.mu.Unlock()
-	if now {
-		b.signal()
-	}
+	b.unlockAndWake(true)
 	return p, nil
 }
 
@@ -158,7 +155,11 @@ func (b *batcher) absorb(ents []*raftpb.Entry) int {
 		if err != nil {
 			return 0
 		}
-		parts = append(parts, p...)
+		if parts == nil {
+			parts = p // the usual single entry: no copy
+		} else {
+			parts = append(parts, p...)
+		}
 	}
 	b.mu.Lock()
 	if b.closed || len(parts) == 0 {
@@ -168,11 +169,7 @@ func (b *batcher) absorb(ents []*raftpb.Entry) int {
 	for _, data := range parts {
 		b.pending = append(b.pending, &pendingProposal{data: data})
 	}
-	now := b.idle()
-	b.mu.Unlock()
-	if now {
-		b.signal()
-	}
+	b.unlockAndWake(true)
 	return len(parts)
 }
 
@@ -193,6 +190,17 @@ func (b *batcher) abandon(p *pendingProposal) (taken bool) {
 // no disk write or proposal is under way that a later flush or readyDone
 // will follow. b.mu is held.
 func (b *batcher) idle() bool { return !b.busy && !b.proposed }
+
+// unlockAndWake releases b.mu, which the caller holds, and, if wake is
+// set, the node is idle and writes are pending, has the batcher's
+// goroutine propose them.
+func (b *batcher) unlockAndWake(wake bool) {
+	now := wake && b.idle() && len(b.pending) > 0
+	b.mu.Unlock()
+	if now {
+		b.signal()
+	}
+}
 
 func (b *batcher) signal() {
 	select {
@@ -223,28 +231,31 @@ func (b *batcher) run() {
 		case <-b.stop:
 			return
 		}
-		b.mu.Lock()
-		batch := b.take()
-		b.proposed = b.proposed || len(batch) > 0
-		b.mu.Unlock()
-		if !b.proposeBatches(batch, b.timeout) {
-			b.readyDone(false)
-		}
+		b.proposePending(b.timeout)
+	}
+}
+
+// proposePending proposes what is pending, marking it proposed until the
+// node loop has handled its Ready (see readyDone); a failed proposal makes
+// no Ready, so it clears the mark itself.
+func (b *batcher) proposePending(timeout time.Duration) {
+	b.mu.Lock()
+	batch := b.take()
+	b.proposed = b.proposed || len(batch) > 0
+	b.mu.Unlock()
+	if !b.proposeBatches(batch, timeout) {
+		b.readyDone(false)
 	}
 }
 
 // setBusy is called with true when the node starts a disk write (the
 // node loop a Ready, or the append goroutine a group) and false when it
-// is done. While it is busy, writes wait for
-// flush; when it stops being busy, what is still pending goes at once.
+// is done. While it is busy, writes wait for flush; when it stops being
+// busy, what is still pending goes at once.
 func (b *batcher) setBusy(busy bool) {
 	b.mu.Lock()
 	b.busy = busy
-	now := b.idle() && len(b.pending) > 0
-	b.mu.Unlock()
-	if now {
-		b.signal()
-	}
+	b.unlockAndWake(true)
 }
 
 // readyDone is called by the node loop when it has handled a Ready, which
@@ -257,29 +268,28 @@ func (b *batcher) setBusy(busy bool) {
 func (b *batcher) readyDone(appended bool) {
 	b.mu.Lock()
 	b.proposed = false
-	now := !appended && b.idle() && len(b.pending) > 0
-	b.mu.Unlock()
-	if now {
-		b.signal()
-	}
+	b.unlockAndWake(!appended)
+}
+
+// readyHandled ends a Ready of the synchronous loop: its disk write is
+// done (setBusy(false)), and as that loop flushes at every Ready, what it
+// proposed need not hold later writes (readyDone(false)).
+func (b *batcher) readyHandled() {
+	b.mu.Lock()
+	b.busy, b.proposed = false, false
+	b.unlockAndWake(true)
 }
 
 // flush proposes, when a disk write is done (before Advance in the
 // synchronous loop), the writes that arrived during it, so that they make
-// the next Ready. Without a
-// known leader, proposing could block; the batcher's goroutine does it.
+// the next Ready. Without a known leader, proposing could block; the
+// batcher's goroutine does it.
 func (b *batcher) flush() {
 	if !b.hasLeader() {
 		b.signal()
 		return
 	}
-	b.mu.Lock()
-	batch := b.take()
-	b.proposed = b.proposed || len(batch) > 0
-	b.mu.Unlock()
-	if !b.proposeBatches(batch, loopProposeTimeout) {
-		b.readyDone(false)
-	}
+	b.proposePending(loopProposeTimeout)
 }
 
 // proposeBatches proposes batch as entries of at most maxProposalBatch

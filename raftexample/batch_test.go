@@ -150,8 +150,7 @@ func TestBatcherBatches(t *testing.T) {
 			t.Fatalf("the batch holds %d commands (%v), want %d", len(cmds), err, waiting)
 		}
 		noFailure(t, ps...)
-		b.setBusy(false)
-		b.readyDone(false) // the node loop handled the batch's Ready
+		b.readyHandled() // as the synchronous loop ends the Ready
 		last := submitted(t, b, putData(99))
 		synctest.Wait()
 		if len(n.proposed) != 2 {

@@ -116,10 +116,7 @@ func (s *server) handleReady(rd *raft.Ready) error {
 	s.batcher.flush()
 	// f.
 	s.node.Advance()
-	s.batcher.setBusy(false)
-	// This loop flushes at every Ready, so what is proposed meanwhile
-	// need not wait for the next one.
-	s.batcher.readyDone(false)
+	s.batcher.readyHandled()
 	s.metrics.readyLatency.Observe(time.Since(start).Seconds())
 	return nil
 }
