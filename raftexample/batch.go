@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed901663da/raft"
@@ -50,6 +51,9 @@ type pendingProposal struct {
 	// taken is set when a batch took it; cancelled when its requester
 	// gave up first. Guarded by batcher.mu.
 	taken, cancelled bool
+	// proposedAt is when a batch took it (monoNow), read by the
+	// requester once its write is applied.
+	proposedAt atomic.Int64
 }
 
 // report tells p's requester, if it is on this node, that proposing p
@@ -212,8 +216,13 @@ func (b *batcher) signal() {
 // take removes and returns the pending proposals. b.mu is held.
 func (b *batcher) take() []*pendingProposal {
 	var batch []*pendingProposal
+	var now int64
 	for _, p := range b.pending {
 		if !p.cancelled {
+			if now == 0 {
+				now = monoNow()
+			}
+			p.proposedAt.Store(now)
 			p.taken = true
 			batch = append(batch, p)
 		}

@@ -126,6 +126,23 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics: %s = %v (found: %v), want %v", name, got, ok, want)
 		}
 	}
+	// The put's stages, one observation each, add up to no more than
+	// its whole write duration, which is timed around them.
+	stageSum := 0.0
+	for _, stage := range []string{"batch", "replicate", "respond"} {
+		name := `raftexample_write_stage_duration_seconds_count{stage="` + stage + `"}`
+		if got, ok := metricValue(b, name); !ok || got != 1 {
+			t.Errorf("/metrics: %s = %v (found: %v), want 1", name, got, ok)
+		}
+		sum, _ := metricValue(b, `raftexample_write_stage_duration_seconds_sum{stage="`+stage+`"}`)
+		if sum < 0 {
+			t.Errorf("/metrics: stage %s took %vs", stage, sum)
+		}
+		stageSum += sum
+	}
+	if write, _ := metricValue(b, "raftexample_write_duration_seconds_sum"); stageSum <= 0 || stageSum > write {
+		t.Errorf("/metrics: the write's stages add up to %vs, its whole duration is %vs", stageSum, write)
+	}
 	if got, ok := metricValue(b, "raftexample_apply_duration_seconds_count"); !ok || got == 0 {
 		t.Errorf("/metrics: no apply durations observed (found: %v)", ok)
 	}

@@ -246,6 +246,7 @@ func (s *server) restoreSnapshot(snap *raftpb.Snapshot) error {
 // apply applies committed entries in order and wakes their proposers.
 func (s *server) apply(ents []*raftpb.Entry) error {
 	applied := s.applied.get()
+	now := monoNow() // when these entries were applied, for the requests waiting on them
 	for _, e := range ents {
 		if e.Index <= applied {
 			continue
@@ -263,7 +264,7 @@ func (s *server) apply(ents []*raftpb.Entry) error {
 			}
 			for _, cmd := range cmds {
 				existed := s.kv.apply(cmd)
-				s.writes.trigger(cmd.reqID, applyResult{index: e.Index, existed: existed})
+				s.writes.trigger(cmd.reqID, applyResult{index: e.Index, existed: existed, appliedAt: now})
 			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
 			if err := s.applyConfChange(e); err != nil {

@@ -39,6 +39,11 @@ func testClusterReadWriteEveryNode(t *testing.T, mode storageMode) {
 			t.Fatalf("node %d: /metrics lacks raftexample_forwarded_writes_batched_total", id)
 		}
 		forwarded += n
+		// Each node timed the stages of the write it took, the two
+		// forwarded ones included.
+		if n, _ := metricValue(b, `raftexample_write_stage_duration_seconds_count{stage="replicate"}`); n != 1 {
+			t.Errorf("node %d timed the replication of %v writes, want the 1 written through it", id, n)
+		}
 	}
 	if forwarded != 2 {
 		t.Errorf("leaders batched %v forwarded writes, want the 2 written through followers", forwarded)

@@ -14,6 +14,8 @@ type applyResult struct {
 	index   uint64 // the entry's log index
 	existed bool   // for a command: whether the key existed before
 	err     error  // for a conf change: why it was not applied
+	// appliedAt is when the entry was applied (monoNow), for commands.
+	appliedAt int64
 }
 
 // waiters matches applied entries (and answered read requests) to the
