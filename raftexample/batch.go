@@ -217,11 +217,11 @@ func (b *batcher) signal() {
 func (b *batcher) take() []*pendingProposal {
 	var batch []*pendingProposal
 	var now int64
+	if len(b.pending) > 0 {
+		now = monoNow()
+	}
 	for _, p := range b.pending {
 		if !p.cancelled {
-			if now == 0 {
-				now = monoNow()
-			}
 			p.proposedAt.Store(now)
 			p.taken = true
 			batch = append(batch, p)

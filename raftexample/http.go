@@ -253,16 +253,13 @@ func (s *server) handleList(w http.ResponseWriter, r *http.Request) {
 func (s *server) proposeCommand(ctx context.Context, c command) (applyResult, error) {
 	c.reqID = s.ids.get()
 	start := time.Now()
-	submitted := monoNow()
 	applied := s.writes.registerUntil(c.reqID, start.Add(s.cfg.requestTimeout))
 	defer s.writes.cancel(c.reqID)
 	p, err := s.batcher.submit(c.marshal())
 	res, err := s.awaitApplied(ctx, applied, p, err)
 	if err == nil {
-		if p != nil {
-			s.metrics.observeWriteStages(submitted, p.proposedAt.Load(), res.appliedAt, monoNow())
-		}
-		s.metrics.writeLatency.Observe(time.Since(start).Seconds())
+		// Without an error the batcher took p, and apply stamped res.
+		s.metrics.observeWrite(monoAt(start), p.proposedAt.Load(), res.appliedAt, monoNow())
 	}
 	return res, err
 }

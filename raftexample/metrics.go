@@ -38,7 +38,7 @@ type metrics struct {
 	isLeader          prometheus.Gauge
 
 	// The stages of a client write on the node that took it (see
-	// observeWriteStages): waiting in the batcher, proposed until
+	// observeWrite): waiting in the batcher, proposed until
 	// applied here, applied until the requester resumed.
 	stageBatch, stageReplicate, stageRespond prometheus.Observer
 }
@@ -128,14 +128,12 @@ func newMetrics(withProcess bool) *metrics {
 	return m
 }
 
-// observeWriteStages records the stages of a write that was submitted at
-// submitted, proposed at proposed and applied at applied, and whose
-// requester resumed at done; all are monoNow readings. A zero reading
-// (a stage that was not timed) records nothing.
-func (m *metrics) observeWriteStages(submitted, proposed, applied, done int64) {
-	if proposed == 0 || applied == 0 {
-		return
-	}
+// observeWrite records a client write that was submitted at submitted,
+// proposed at proposed and applied at applied, and whose requester
+// resumed at done (monoNow readings): its whole duration and the three
+// stages that make it up.
+func (m *metrics) observeWrite(submitted, proposed, applied, done int64) {
+	m.writeLatency.Observe(monoSeconds(done - submitted))
 	m.stageBatch.Observe(monoSeconds(proposed - submitted))
 	m.stageReplicate.Observe(monoSeconds(applied - proposed))
 	m.stageRespond.Observe(monoSeconds(done - applied))
@@ -146,8 +144,11 @@ var monoBase = time.Now()
 
 // monoNow returns the time since the process started, in nanoseconds, from
 // the monotonic clock: a plain integer that goroutines can hand each other
-// atomically, unaffected by changes of the wall clock. It is never 0.
-func monoNow() int64 { return int64(time.Since(monoBase)) + 1 }
+// atomically, unaffected by changes of the wall clock.
+func monoNow() int64 { return monoAt(time.Now()) }
+
+// monoAt is monoNow for a time already read.
+func monoAt(t time.Time) int64 { return int64(t.Sub(monoBase)) }
 
 func monoSeconds(d int64) float64 { return float64(d) / 1e9 }
 
