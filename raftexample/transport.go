@@ -48,6 +48,13 @@ type transport struct {
 	wg      sync.WaitGroup // snapshot senders
 }
 
+// peerWindowBytes is the HTTP/2 flow-control window of the peer streams
+// and connections, on both sides. A fixed window turns off gRPC's
+// bandwidth-delay estimation, which otherwise pings the peer about once a
+// round trip while data flows: on a busy stream that is a frame, a write
+// and a wakeup at each end for every few batches of raft messages.
+const peerWindowBytes = 4 << 20
+
 func newTransport(s *server, cfg serverConfig) (*transport, error) {
 	t := &transport{s: s, id: cfg.id, peers: make(map[uint64]*peer)}
 	serverCred := insecure.NewCredentials()
@@ -71,6 +78,8 @@ func newTransport(s *server, cfg serverConfig) (*transport, error) {
 		grpc.ForceServerCodec(codec{}),
 		grpc.MaxRecvMsgSize(maxPeerMsgBytes),
 		grpc.MaxSendMsgSize(maxPeerMsgBytes),
+		grpc.InitialWindowSize(peerWindowBytes),
+		grpc.InitialConnWindowSize(peerWindowBytes),
 	)
 	t.grpc.RegisterService(&grpc.ServiceDesc{
 		ServiceName: serviceName,
@@ -263,6 +272,8 @@ func newPeer(t *transport, id uint64, addr string) (*peer, error) {
 			grpc.MaxCallRecvMsgSize(maxPeerMsgBytes),
 			grpc.MaxCallSendMsgSize(maxPeerMsgBytes),
 		),
+		grpc.WithInitialWindowSize(peerWindowBytes),
+		grpc.WithInitialConnWindowSize(peerWindowBytes),
 	)
 	if err != nil {
 		return nil, err
