@@ -50,9 +50,13 @@ type transport struct {
 
 // peerWindowBytes is the HTTP/2 flow-control window of the peer streams
 // and connections, on both sides. A fixed window turns off gRPC's
-// bandwidth-delay estimation, which otherwise pings the peer about once a
-// round trip while data flows: on a busy stream that is a frame, a write
-// and a wakeup at each end for every few batches of raft messages.
+// bandwidth-delay estimation, whose receiving side otherwise pings the
+// sender about once a round trip while data flows: on a busy stream that
+// is a frame, a write and a wakeup at each end for every few batches of
+// raft messages. The price is a ceiling of 4 MiB in flight per stream,
+// where the estimator could grow the window to 16 MiB; raft's own limit
+// (MaxInflightMsgs of MaxSizePerMsg) is higher still, so on a slow link a
+// follower catching up is paced by this window rather than by raft.
 const peerWindowBytes = 4 << 20
 
 func newTransport(s *server, cfg serverConfig) (*transport, error) {
