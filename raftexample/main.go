@@ -96,6 +96,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "raftexample: %v\n", err)
 		os.Exit(2)
 	}
+	raiseProcs()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	if err := runCommand(o, sig, nil); err != nil {
