@@ -82,6 +82,7 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*pendingProposal
 	busy    bool // the node loop is handling a Ready and will flush
+	writes  int  // disk writes of the append goroutine under way (beginWrite)
 	// proposed is set when a batch went to raft and cleared when the node
 	// loop has handled the Ready it made (readyDone). Writes arriving in
 	// between wait: proposed at once, each would make an entry, a Ready
@@ -264,6 +265,23 @@ func (b *batcher) proposePending(timeout time.Duration) {
 func (b *batcher) setBusy(busy bool) {
 	b.mu.Lock()
 	b.busy = busy
+	b.unlockAndWake(true)
+}
+
+// beginWrite and endWrite bracket each disk write of the append
+// goroutine, which may overlap (see runAppends): the node is busy while
+// any is under way.
+func (b *batcher) beginWrite() {
+	b.mu.Lock()
+	b.writes++
+	b.busy = true
+	b.mu.Unlock()
+}
+
+func (b *batcher) endWrite() {
+	b.mu.Lock()
+	b.writes--
+	b.busy = b.writes > 0
 	b.unlockAndWake(true)
 }
 

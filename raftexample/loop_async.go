@@ -15,11 +15,14 @@ import (
 // Ready carries its storage work as local messages:
 //
 //   - each MsgStorageAppend goes to the append goroutine (runAppends),
-//     which persists it and then delivers its Responses: the
-//     acknowledgements and votes that had to wait for the write go to
-//     peers, the append's own ack back to raft. It writes whatever has
-//     queued up while it was syncing as one group, with a single fsync,
-//     so the disk's sync rate no longer bounds the rate of Readys.
+//     which commits it to pebble, and then to the sync goroutine
+//     (runSyncs), which waits for its WAL sync and then delivers its
+//     Responses: the acknowledgements and votes that had to wait for the
+//     write go to peers, the append's own ack back to raft. The append
+//     goroutine writes whatever has queued up meanwhile as one group, and
+//     does not wait for the sync under way, so a group's sync starts as
+//     soon as the one before ends; the disk's sync rate does not bound
+//     the rate of Readys.
 //   - each MsgStorageApply is applied by the loop itself, after it has
 //     sent the Ready's messages: its entries are already durable, and
 //     applying them (map updates, waking their clients) is quick, quicker
@@ -116,35 +119,163 @@ func (s *server) handleReadyAsync(rd *raft.Ready) error {
 	return nil
 }
 
-// runAppends is the append goroutine (see above).
+// syncPipelineDepth bounds the groups whose write the append goroutine
+// has committed and whose sync the sync goroutine has not yet seen end.
+const syncPipelineDepth = 64
+
+// syncJob is a group of appends on its way through the sync goroutine:
+// committed to pebble, its sync (if any) pending. A job with a barrier
+// carries no group: the sync goroutine closes the barrier once every job
+// before it is done.
+type syncJob struct {
+	msgs    []*raftpb.Message
+	pending pendingSync
+	start   time.Time
+	barrier chan struct{}
+}
+
+// runAppends is the append goroutine (see above). It commits each group
+// of appends to pebble without waiting for the WAL sync, and hands it to
+// the sync goroutine (runSyncs), which waits for the sync and then
+// delivers the group's responses. A group that arrives while a sync is
+// under way is thereby already in the WAL when that sync ends, and pebble
+// starts the next one at once, instead of after two goroutine handoffs
+// (this goroutine waking to write the group, pebble's WAL writer waking
+// to sync it). The disk's syncs follow each other back to back, and a
+// follower's acknowledgement waits for at most the sync under way and its
+// own.
 func (s *server) runAppends() {
-	var buf []*raftpb.Message
+	jobs := make(chan syncJob, syncPipelineDepth)
+	var syncer sync.WaitGroup
+	syncer.Go(func() { s.runSyncs(jobs) })
+	defer func() {
+		close(jobs)
+		syncer.Wait()
+	}()
+	queue := func(j syncJob) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-s.bgCtx.Done():
+		case <-s.fatal:
+		}
+		return false
+	}
 	for {
 		select {
 		case <-s.appendQ.ready:
 		case <-s.bgCtx.Done():
 			return
+		case <-s.fatal:
+			return
 		}
-		msgs := s.appendQ.takeAll(buf)
-		buf = msgs
-		s.batcher.setBusy(true)
-		err := s.persistAppends(msgs)
-		s.batcher.flush()
-		s.batcher.setBusy(false)
-		if err != nil {
-			if !errors.Is(err, errStoreStopped) {
-				s.fail(fmt.Errorf("persisting: %w", err))
+		// Not reused: the sync goroutine holds the slice until it is done.
+		msgs := s.appendQ.takeAll(nil)
+		if hasSnapshot(msgs) {
+			// A snapshot replaces the log and the state machine; the
+			// groups before it are done first, and it is written and
+			// restored whole before anything after it.
+			barrier := make(chan struct{})
+			if !queue(syncJob{barrier: barrier}) {
+				return
 			}
+			select {
+			case <-barrier:
+			case <-s.bgCtx.Done():
+				return
+			}
+			s.batcher.beginWrite()
+			err := s.persistAppends(msgs)
+			s.batcher.flush()
+			s.batcher.endWrite()
+			if err != nil {
+				if !errors.Is(err, errStoreStopped) {
+					s.fail(fmt.Errorf("persisting: %w", err))
+				}
+				return
+			}
+			continue
+		}
+		s.batcher.beginWrite()
+		start := time.Now()
+		p, err := s.stageAppends(msgs)
+		if err != nil {
+			s.batcher.endWrite()
+			s.fail(fmt.Errorf("persisting: %w", err))
+			return
+		}
+		if !queue(syncJob{msgs: msgs, pending: p, start: start}) {
+			_ = p.wait() // a batch is closed only after its sync
+			s.batcher.endWrite()
 			return
 		}
 	}
 }
 
-// persistAppends writes msgs, syncs once if any of them needs it, and
-// then delivers their responses in order.
-func (s *server) persistAppends(msgs []*raftpb.Message) error {
-	// Messages after the last that stages anything only wait for it.
-	needSync, last := false, -1
+// runSyncs is the sync goroutine: in the order the append goroutine
+// committed them, it waits for each group's sync and then delivers its
+// responses. After a failed sync it only drains: the node has failed.
+func (s *server) runSyncs(jobs <-chan syncJob) {
+	failed := false
+	for j := range jobs {
+		if j.barrier != nil {
+			close(j.barrier)
+			continue
+		}
+		if mutDeliverBeforeSync {
+			for _, m := range j.msgs {
+				s.deliverLocal(m.Responses)
+			}
+			j.msgs = nil
+		}
+		err := j.pending.wait()
+		if err == nil && !failed && s.bgCtx.Err() == nil {
+			if !j.start.IsZero() {
+				s.metrics.diskWriteLatency.Observe(time.Since(j.start).Seconds())
+			}
+			for _, m := range j.msgs {
+				s.deliverLocal(m.Responses)
+			}
+			s.batcher.flush()
+		} else if err != nil && !failed {
+			failed = true
+			s.fail(fmt.Errorf("persisting: %w", err))
+		}
+		s.batcher.endWrite()
+	}
+}
+
+func hasSnapshot(msgs []*raftpb.Message) bool {
+	for _, m := range msgs {
+		if m.Snapshot != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// stageAppends commits msgs (which hold no snapshot) to pebble, synced if
+// any of them needs it, and returns the pending sync.
+func (s *server) stageAppends(msgs []*raftpb.Message) (pendingSync, error) {
+	needSync, last := s.appendsNeedSync(msgs)
+	if last < 0 {
+		return pendingSync{}, nil
+	}
+	p, err := s.storage.saveAppendsNoWait(msgs[:last+1], needSync)
+	if err != nil {
+		return pendingSync{}, err
+	}
+	s.notePersisted(msgs[:last+1])
+	return p, nil
+}
+
+// appendsNeedSync reports whether writing msgs needs a sync, and the
+// index of the last message that has anything to write (-1 if none).
+// Term and vote are compared with the last written ones: a group that
+// keeps them relies on the write that set them, which is synced first
+// (pebble's WAL is ordered), and whose responses are delivered first.
+func (s *server) appendsNeedSync(msgs []*raftpb.Message) (needSync bool, last int) {
+	last = -1
 	for i, m := range msgs {
 		logChange := len(m.Entries) > 0 || m.Snapshot != nil
 		if !logChange && m.Term == 0 {
@@ -156,20 +287,33 @@ func (s *server) persistAppends(msgs []*raftpb.Message) error {
 			needSync = true
 		}
 	}
+	return needSync, last
+}
+
+// notePersisted records the last hard state among written msgs.
+func (s *server) notePersisted(msgs []*raftpb.Message) {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Term != 0 {
+			s.persistedTerm, s.persistedVote = m.Term, m.Vote
+			s.metrics.term.Set(float64(m.Term))
+			s.metrics.commitIndex.Set(float64(m.Commit))
+			return
+		}
+	}
+}
+
+// persistAppends writes msgs, syncs once if any of them needs it, and
+// then delivers their responses in order, restoring a snapshot among them
+// first.
+func (s *server) persistAppends(msgs []*raftpb.Message) error {
+	needSync, last := s.appendsNeedSync(msgs)
 	if last >= 0 {
 		start := time.Now()
 		if err := s.storage.saveAppends(msgs[:last+1], needSync); err != nil {
 			return err
 		}
 		s.metrics.diskWriteLatency.Observe(time.Since(start).Seconds())
-	}
-	for i := last; i >= 0; i-- {
-		if m := msgs[i]; m.Term != 0 {
-			s.persistedTerm, s.persistedVote = m.Term, m.Vote
-			s.metrics.term.Set(float64(m.Term))
-			s.metrics.commitIndex.Set(float64(m.Commit))
-			break
-		}
+		s.notePersisted(msgs[:last+1])
 	}
 	for _, m := range msgs {
 		if m.Snapshot != nil {

@@ -89,7 +89,7 @@ func newMetrics(withProcess bool) *metrics {
 	}))
 	m.diskWriteLatency = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: ns, Name: "disk_write_duration_seconds",
-		Help:    "Time to write (and, when raft asks, sync) the entries and hard state of one Ready, or of one group of asynchronous appends.",
+		Help:    "Time to write (and, when raft asks, sync) the entries and hard state of one Ready, or of one group of asynchronous appends (from its commit to pebble until its sync ends, which includes waiting for the sync before it).",
 		Buckets: prometheus.ExponentialBuckets(1e-5, 2, 16),
 	}))
 	m.leaderChanges = register(reg, prometheus.NewCounter(prometheus.CounterOpts{

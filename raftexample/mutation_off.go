@@ -8,4 +8,5 @@ package main
 const (
 	mutRemoveOldSnapFileFirst = false
 	mutSkipSnapDirSync        = false
+	mutDeliverBeforeSync      = false
 )

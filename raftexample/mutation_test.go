@@ -26,3 +26,15 @@ func TestCrashTestCatchesMutations(t *testing.T) {
 		})
 	}
 }
+
+// With the sync goroutine delivering responses before the sync, a write is
+// answered while its sync is held.
+func TestSyncGateCatchesMutations(t *testing.T) {
+	mutDeliverBeforeSync = true
+	defer func() { mutDeliverBeforeSync = false }()
+	if p := syncGateProblem(t, storageMode{async: true}); p == "" {
+		t.Fatal("the write was not answered before its sync: the test found nothing wrong")
+	} else {
+		t.Log(p)
+	}
+}

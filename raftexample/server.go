@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"go.uber.org/zap"
 
 	"github.com/seed901663da/raft"
@@ -50,6 +51,8 @@ type serverConfig struct {
 	// failWrite, if set, can fail any log write (tests only; see
 	// storageOptions).
 	failWrite func() error
+	// fs, if set, is pebble's file system (tests only; see storageOptions).
+	fs vfs.FS
 	// asyncStorageWrites runs raft with Config.AsyncStorageWrites: the
 	// node loop hands its log writes to the append goroutine (see
 	// loop_async.go) instead of doing them itself before Advance.
@@ -160,9 +163,10 @@ type server struct {
 	bgStop context.CancelFunc
 	bgWG   sync.WaitGroup
 
-	// persistedTerm and persistedVote are the term and vote last persisted.
-	// The node loop owns them, or with asynchronous writes the append
-	// goroutine.
+	// persistedTerm and persistedVote are the term and vote last persisted:
+	// by the node loop, which owns them, or with asynchronous writes last
+	// committed to pebble by the append goroutine, which owns them then
+	// (its sync may still be under way; see appendsNeedSync).
 	persistedTerm, persistedVote uint64
 
 	// Owned by the node loop.
@@ -212,7 +216,7 @@ func startServer(cfg serverConfig) (_ *server, err error) {
 			}
 		}
 	}()
-	s.storage, err = openStorage(cfg.dataDir, clusterID(cfg.clusterToken), cfg.id, storageOptions{noSync: cfg.noSync, failWrite: cfg.failWrite})
+	s.storage, err = openStorage(cfg.dataDir, clusterID(cfg.clusterToken), cfg.id, storageOptions{noSync: cfg.noSync, failWrite: cfg.failWrite, fs: cfg.fs})
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,21 @@ func (s *diskStorage) saveReady(rd *raft.Ready) error {
 // commit pipeline. A group with a snapshot is written message by message.
 // The last write is synced if sync is set.
 func (s *diskStorage) saveAppends(msgs []*raftpb.Message, sync bool) error {
+	p, err := s.saveAppendsNoWait(msgs, sync)
+	if err != nil {
+		return err
+	}
+	return p.wait()
+}
+
+// saveAppendsNoWait is saveAppends without the wait for the sync (see
+// writeNoWait); a group with a snapshot is written whole, sync included.
+func (s *diskStorage) saveAppendsNoWait(msgs []*raftpb.Message, sync bool) (pendingSync, error) {
 	var w logWrite
 	var lastHS *raftpb.Message // the last message with a hard state
 	for _, m := range msgs {
 		if m.Snapshot != nil {
-			return s.saveAppendsOneByOne(msgs, sync)
+			return pendingSync{}, s.saveAppendsOneByOne(msgs, sync)
 		}
 		if len(m.Entries) > 0 {
 			first := m.Entries[0].Index
@@ -75,7 +85,7 @@ func (s *diskStorage) saveAppends(msgs []*raftpb.Message, sync bool) error {
 		w.hs = hardStateOf(lastHS)
 	}
 	w.sync = sync
-	return s.write(w)
+	return s.writeNoWait(w)
 }
 
 func (s *diskStorage) saveAppendsOneByOne(msgs []*raftpb.Message, sync bool) error {
@@ -138,12 +148,48 @@ func checkEntries(ents []*raftpb.Entry) error {
 	return nil
 }
 
-// write stages w in one pebble batch and commits it. A failed write changes
-// nothing, on disk or in the caches.
-func (s *diskStorage) write(w logWrite) (err error) {
+// write stages w in one pebble batch, commits it and waits for its sync.
+// A failed write changes nothing, on disk or in the caches.
+func (s *diskStorage) write(w logWrite) error {
+	p, err := s.writeNoWait(w)
+	if err != nil {
+		return err
+	}
+	return p.wait()
+}
+
+// pendingSync is a committed write whose WAL sync may still be under way.
+// The zero value is a write that is already as durable as it will be.
+type pendingSync struct{ b *pebble.Batch }
+
+// wait returns once the write is durable, or with the sync's error. It
+// must be called exactly once for every pendingSync writeNoWait returns.
+func (p pendingSync) wait() error {
+	if p.b == nil {
+		return nil
+	}
+	err := p.b.SyncWait()
+	_ = p.b.Close()
+	return err
+}
+
+// writeNoWait is write without the wait for the sync: it returns once w is
+// in pebble's memtable and readable, with its WAL record queued and, if w
+// is synced, its sync requested. The caller waits for the sync with the
+// pendingSync before it promises anyone that w is durable. Writes queued
+// this way reach the disk in their order (pebble's WAL is one ordered
+// log), so a later write being durable implies the earlier ones are: a
+// write that needs no sync of its own is durable once the next synced one
+// is. A write that installs a snapshot is done whole, sync included.
+//
+// The cache (lastIndex, the tail) moves when the write is committed, before
+// its sync: raft asks storage only for entries it holds stable, which it
+// learns after the sync, and what it holds unstable in memory it reads
+// from there first.
+func (s *diskStorage) writeNoWait(w logWrite) (_ pendingSync, err error) {
 	if f := s.opts.failWrite; f != nil {
 		if err := f(); err != nil {
-			return err
+			return pendingSync{}, err
 		}
 	}
 	if w.snap != nil {
@@ -160,15 +206,15 @@ func (s *diskStorage) write(w logWrite) (err error) {
 	if w.snap != nil {
 		md := w.snap.GetMetadata()
 		if md == nil {
-			return errors.New("snapshot without metadata")
+			return pendingSync{}, errors.New("snapshot without metadata")
 		}
 		if cur := s.snapshot.Metadata.Index; md.Index <= cur {
-			return fmt.Errorf("%w: applying snapshot at index %d, have %d", raft.ErrSnapOutOfDate, md.Index, cur)
+			return pendingSync{}, fmt.Errorf("%w: applying snapshot at index %d, have %d", raft.ErrSnapOutOfDate, md.Index, cur)
 		}
 		last, compact = md.Index, md.Index
 	}
 	if err := checkEntries(w.ents); err != nil {
-		return fmt.Errorf("append: %w", err)
+		return pendingSync{}, fmt.Errorf("append: %w", err)
 	}
 	ents := w.ents
 	// Entries at or before the compaction point are already covered.
@@ -176,11 +222,11 @@ func (s *diskStorage) write(w logWrite) (err error) {
 		ents = ents[1:]
 	}
 	if len(ents) > 0 && ents[0].Index > last+1 {
-		return fmt.Errorf("%w: appending at index %d, last index is %d", raft.ErrEntryGap, ents[0].Index, last)
+		return pendingSync{}, fmt.Errorf("%w: appending at index %d, last index is %d", raft.ErrEntryGap, ents[0].Index, last)
 	}
 	truncates := len(ents) > 0 && ents[0].Index <= last
 	if w.snap == nil && len(ents) == 0 && w.hs == nil {
-		return nil
+		return pendingSync{}, nil
 	}
 
 	// A snapshot's data goes to its file first: the batch must not name a
@@ -191,7 +237,7 @@ func (s *diskStorage) write(w logWrite) (err error) {
 			md := w.snap.Metadata
 			f, err := s.writeSnapFile(md.Term, md.Index, w.snap.Data)
 			if err != nil {
-				return err
+				return pendingSync{}, err
 			}
 			sf = &f
 		}
@@ -199,33 +245,52 @@ func (s *diskStorage) write(w logWrite) (err error) {
 	}
 
 	b := s.db.NewBatch()
-	defer b.Close()
 	if err := s.stage(b, w.snap, sf, ents, w.hs, truncates); err != nil {
-		return err
+		_ = b.Close()
+		return pendingSync{}, err
 	}
-	opt := pebble.Sync
-	if !w.sync || s.opts.noSync {
-		opt = pebble.NoSync
-	}
+	sync := w.sync && !s.opts.noSync
 	// A write that changes entries a reader may ask for (a snapshot or a
 	// truncation) holds mu across the commit; a pure append becomes
 	// visible only when the cache moves lastIndex, so it need not.
-	if w.snap != nil || truncates {
+	if w.snap != nil {
+		defer b.Close()
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		opt := pebble.NoSync
+		if sync {
+			opt = pebble.Sync
+		}
 		if err := b.Commit(opt); err != nil {
-			return err
+			return pendingSync{}, err
 		}
 		s.applyWrite(w.snap, ents, w.hs)
-		return nil
+		return pendingSync{}, nil
 	}
-	if err := b.Commit(opt); err != nil {
-		return err
+	if truncates {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 	}
-	s.mu.Lock()
+	var p pendingSync
+	if sync {
+		if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+			_ = b.Close()
+			return pendingSync{}, err
+		}
+		p.b = b
+	} else {
+		err := b.Commit(pebble.NoSync)
+		_ = b.Close()
+		if err != nil {
+			return pendingSync{}, err
+		}
+	}
+	if !truncates {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	s.applyWrite(nil, ents, w.hs)
-	s.mu.Unlock()
-	return nil
+	return p, nil
 }
 
 // stage adds the records of a write to b. sf, if not nil, holds snap's
