@@ -81,8 +81,11 @@ type batcher struct {
 
 	mu      sync.Mutex
 	pending []*pendingProposal
-	busy    bool // the node loop is handling a Ready and will flush
-	writes  int  // disk writes of the append goroutine under way (beginWrite)
+	// writes counts the disk writes under way (beginWrite): the node
+	// loop's Ready in the synchronous loop, the append goroutine's groups
+	// (which overlap) with asynchronous writes. Writes arriving while any
+	// is under way wait for a flush.
+	writes int
 	// proposed is set when a batch went to raft and cleared when the node
 	// loop has handled the Ready it made (readyDone). Writes arriving in
 	// between wait: proposed at once, each would make an entry, a Ready
@@ -194,7 +197,7 @@ func (b *batcher) abandon(p *pendingProposal) (taken bool) {
 // idle reports whether a write arriving now should be proposed at once:
 // no disk write or proposal is under way that a later flush or readyDone
 // will follow. b.mu is held.
-func (b *batcher) idle() bool { return !b.busy && !b.proposed }
+func (b *batcher) idle() bool { return b.writes == 0 && !b.proposed }
 
 // unlockAndWake releases b.mu, which the caller holds, and, if wake is
 // set, the node is idle and writes are pending, has the batcher's
@@ -258,30 +261,19 @@ func (b *batcher) proposePending(timeout time.Duration) {
 	}
 }
 
-// setBusy is called with true when the node starts a disk write (the
-// node loop a Ready, or the append goroutine a group) and false when it
-// is done. While it is busy, writes wait for flush; when it stops being
-// busy, what is still pending goes at once.
-func (b *batcher) setBusy(busy bool) {
-	b.mu.Lock()
-	b.busy = busy
-	b.unlockAndWake(true)
-}
-
-// beginWrite and endWrite bracket each disk write of the append
-// goroutine, which may overlap (see runAppends): the node is busy while
-// any is under way.
+// beginWrite is called when the node starts a disk write (the node loop
+// a Ready, or the append goroutine a group), and endWrite when it is
+// done. While any is under way, writes wait for flush; when the last
+// ends, what is still pending goes at once.
 func (b *batcher) beginWrite() {
 	b.mu.Lock()
 	b.writes++
-	b.busy = true
 	b.mu.Unlock()
 }
 
 func (b *batcher) endWrite() {
 	b.mu.Lock()
 	b.writes--
-	b.busy = b.writes > 0
 	b.unlockAndWake(true)
 }
 
@@ -299,11 +291,12 @@ func (b *batcher) readyDone(appended bool) {
 }
 
 // readyHandled ends a Ready of the synchronous loop: its disk write is
-// done (setBusy(false)), and as that loop flushes at every Ready, what it
+// done (endWrite), and as that loop flushes at every Ready, what it
 // proposed need not hold later writes (readyDone(false)).
 func (b *batcher) readyHandled() {
 	b.mu.Lock()
-	b.busy, b.proposed = false, false
+	b.writes--
+	b.proposed = false
 	b.unlockAndWake(true)
 }
 

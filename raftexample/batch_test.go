@@ -131,7 +131,7 @@ func TestBatcherBatches(t *testing.T) {
 		b := newBatcher(n, time.Minute, func() bool { return true })
 		defer b.close()
 		const waiting = 10
-		b.setBusy(true)
+		b.beginWrite()
 		var data [][]byte
 		for i := range waiting {
 			data = append(data, putData(i))
@@ -170,7 +170,7 @@ func TestBatcherNoLeader(t *testing.T) {
 		n := &gatedNode{release: make(chan struct{})}
 		b := newBatcher(n, time.Minute, func() bool { return false })
 		defer b.close()
-		b.setBusy(true)
+		b.beginWrite()
 		ps := submitted(t, b, putData(1))
 		synctest.Wait()
 		b.flush() // returns at once: the goroutine proposes
@@ -211,7 +211,7 @@ func TestBatcherTimeouts(t *testing.T) {
 			t.Error("write stuck in Propose past the timeout: no error reported")
 		}
 		// Waiting for a flush, abandoned before it.
-		b.setBusy(true)
+		b.beginWrite()
 		second := submitted(t, b, putData(2))[0]
 		if b.abandon(second) {
 			t.Error("abandon of a write no batch took: taken")
@@ -282,9 +282,9 @@ func TestBatcherWaitsForProposedReady(t *testing.T) {
 		if len(n.proposed) != 1 {
 			t.Fatalf("%d proposals after a Ready with an append; want the writes kept for the flush", len(n.proposed))
 		}
-		b.setBusy(true)
+		b.beginWrite()
 		b.flush()
-		b.setBusy(false)
+		b.endWrite()
 		synctest.Wait()
 		submitted(t, b, putData(4))
 		synctest.Wait()
@@ -321,7 +321,7 @@ func TestBatcherAbsorb(t *testing.T) {
 		n := &gatedNode{release: make(chan struct{})}
 		close(n.release)
 		b := newBatcher(n, time.Minute, func() bool { return true })
-		b.setBusy(true)
+		b.beginWrite()
 		fwdBatch := encodeBatch(nil, []*pendingProposal{{data: putData(2)}, {data: putData(3)}})
 		ents := []*raftpb.Entry{{Type: raftpb.EntryNormal, Data: putData(1)}, {Type: raftpb.EntryNormal, Data: fwdBatch}}
 		if n := b.absorb(ents); n != 3 {

@@ -52,7 +52,7 @@ func (s *server) run() {
 // handleReady persists, sends, applies and acknowledges one Ready.
 func (s *server) handleReady(rd *raft.Ready) error {
 	start := time.Now()
-	s.batcher.setBusy(true)
+	s.batcher.beginWrite()
 	s.noteSoftState(rd.SoftState)
 	// A leader that stays leader in an unchanged term and vote may send
 	// before its own write is durable (thesis §10.2.1): its appends and

@@ -60,13 +60,12 @@ func (q *appendQueue) push(m *raftpb.Message) {
 	}
 }
 
-// takeAll returns everything queued, reusing buf's array for the next
-// call's queue.
-func (q *appendQueue) takeAll(buf []*raftpb.Message) []*raftpb.Message {
-	clear(buf)
+// takeAll returns everything queued. The queue starts a new array: the
+// sync goroutine holds the returned one until it is done with it.
+func (q *appendQueue) takeAll() []*raftpb.Message {
 	q.mu.Lock()
 	msgs := q.msgs
-	q.msgs = buf[:0]
+	q.msgs = nil
 	q.mu.Unlock()
 	return msgs
 }
@@ -169,8 +168,7 @@ func (s *server) runAppends() {
 		case <-s.fatal:
 			return
 		}
-		// Not reused: the sync goroutine holds the slice until it is done.
-		msgs := s.appendQ.takeAll(nil)
+		msgs := s.appendQ.takeAll()
 		if hasSnapshot(msgs) {
 			// A snapshot replaces the log and the state machine; the
 			// groups before it are done first, and it is written and
@@ -230,9 +228,7 @@ func (s *server) runSyncs(jobs <-chan syncJob) {
 		}
 		err := j.pending.wait()
 		if err == nil && !failed && s.bgCtx.Err() == nil {
-			if !j.start.IsZero() {
-				s.metrics.diskWriteLatency.Observe(time.Since(j.start).Seconds())
-			}
+			s.metrics.diskWriteLatency.Observe(time.Since(j.start).Seconds())
 			for _, m := range j.msgs {
 				s.deliverLocal(m.Responses)
 			}

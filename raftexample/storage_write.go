@@ -249,48 +249,48 @@ func (s *diskStorage) writeNoWait(w logWrite) (_ pendingSync, err error) {
 		_ = b.Close()
 		return pendingSync{}, err
 	}
-	sync := w.sync && !s.opts.noSync
 	// A write that changes entries a reader may ask for (a snapshot or a
 	// truncation) holds mu across the commit; a pure append becomes
 	// visible only when the cache moves lastIndex, so it need not.
+	replaces := w.snap != nil || truncates
+	if replaces {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	p, err := s.commit(b, w.sync && !s.opts.noSync)
+	if err != nil {
+		return pendingSync{}, err
+	}
 	if w.snap != nil {
-		defer b.Close()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		opt := pebble.NoSync
-		if sync {
-			opt = pebble.Sync
-		}
-		if err := b.Commit(opt); err != nil {
+		// Done whole: once this returns, endSnapFile (deferred) removes
+		// the previous snapshot's file, so the record that names the new
+		// one must be durable first.
+		if err := p.wait(); err != nil {
 			return pendingSync{}, err
 		}
-		s.applyWrite(w.snap, ents, w.hs)
-		return pendingSync{}, nil
+		p = pendingSync{}
 	}
-	if truncates {
+	if !replaces {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 	}
-	var p pendingSync
-	if sync {
-		if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
-			_ = b.Close()
-			return pendingSync{}, err
-		}
-		p.b = b
-	} else {
+	s.applyWrite(w.snap, ents, w.hs)
+	return p, nil
+}
+
+// commit commits b, which it takes over: a synced commit returns once the
+// batch is applied, with its sync pending; any other is done and closed.
+func (s *diskStorage) commit(b *pebble.Batch, sync bool) (pendingSync, error) {
+	if !sync {
 		err := b.Commit(pebble.NoSync)
 		_ = b.Close()
-		if err != nil {
-			return pendingSync{}, err
-		}
+		return pendingSync{}, err
 	}
-	if !truncates {
-		s.mu.Lock()
-		defer s.mu.Unlock()
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		_ = b.Close()
+		return pendingSync{}, err
 	}
-	s.applyWrite(nil, ents, w.hs)
-	return p, nil
+	return pendingSync{b: b}, nil
 }
 
 // stage adds the records of a write to b. sf, if not nil, holds snap's
