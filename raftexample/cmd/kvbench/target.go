@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,14 +12,14 @@ import (
 
 // A target speaks one server's key-value protocol. Its methods are safe for
 // concurrent use; each call is one HTTP round trip to endpoint (a base URL
-// such as http://127.0.0.1:2379, without a trailing slash).
+// such as http://127.0.0.1:2379, without a trailing slash) over c.
 type target interface {
 	// put stores value under key and returns nil once the server has
 	// acknowledged the write.
-	put(ctx context.Context, c doer, endpoint, key string, value []byte) error
+	put(ctx context.Context, c exchanger, endpoint, key string, value []byte) error
 	// get reads key; found is false when the server says the key does not
 	// exist, which is a successful read, not an error.
-	get(ctx context.Context, c doer, endpoint, key string) (found bool, err error)
+	get(ctx context.Context, c exchanger, endpoint, key string) (found bool, err error)
 }
 
 // Target names for -target.
@@ -58,25 +56,13 @@ func (e *statusError) Error() string {
 // errorBodyLimit bounds how much of an error reply is kept for the report.
 const errorBodyLimit = 200
 
-// newStatusError reads the start of resp's body into a statusError.
-func newStatusError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
-	return &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(b))}
-}
-
-// send sends req, as a newPut or newGet returned it with err, on c. The
-// caller finishes the response.
-func send(c doer, req *http.Request, err error) (*http.Response, error) {
-	if err != nil {
-		return nil, err
+// newStatusError keeps the start of rep's body in a statusError.
+func newStatusError(rep reply) error {
+	b := rep.body
+	if len(b) > errorBodyLimit {
+		b = b[:errorBodyLimit]
 	}
-	return c.Do(req)
-}
-
-// finish drains and closes resp's body so that the connection is reused.
-func finish(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
+	return &statusError{code: rep.status, body: strings.TrimSpace(string(b))}
 }
 
 // raftexampleTarget speaks raftexample's HTTP API: PUT /kv/{key} with the
@@ -85,54 +71,45 @@ type raftexampleTarget struct {
 	serializable bool
 }
 
-// kvURL returns the URL of key on endpoint. The key is path-escaped, so a
-// key holding '/' or '?' stays one path segment.
-func kvURL(endpoint, key string) string {
-	return endpoint + "/kv/" + url.PathEscape(key)
+// kvPath returns the path of key below an endpoint. The key is
+// path-escaped, so a key holding '/' or '?' stays one path segment.
+func kvPath(key string) string {
+	return "/kv/" + url.PathEscape(key)
 }
 
-func (t raftexampleTarget) newPut(ctx context.Context, endpoint, key string, value []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, kvURL(endpoint, key), bytes.NewReader(value))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	return req, nil
+func (t raftexampleTarget) newPut(key string, value []byte) *request {
+	return &request{method: http.MethodPut, path: kvPath(key), contentType: "application/octet-stream", body: value}
 }
 
-func (t raftexampleTarget) newGet(ctx context.Context, endpoint, key string) (*http.Request, error) {
-	u := kvURL(endpoint, key)
+func (t raftexampleTarget) newGet(key string) *request {
+	p := kvPath(key)
 	if t.serializable {
-		u += "?serializable=true"
+		p += "?serializable=true"
 	}
-	return http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return &request{method: http.MethodGet, path: p}
 }
 
-func (t raftexampleTarget) put(ctx context.Context, c doer, endpoint, key string, value []byte) error {
-	req, err := t.newPut(ctx, endpoint, key, value)
-	resp, err := send(c, req, err)
+func (t raftexampleTarget) put(ctx context.Context, c exchanger, endpoint, key string, value []byte) error {
+	rep, err := c.exchange(ctx, endpoint, t.newPut(key, value))
 	if err != nil {
 		return err
 	}
-	defer finish(resp)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newStatusError(resp)
+	if rep.status < 200 || rep.status > 299 {
+		return newStatusError(rep)
 	}
 	return nil
 }
 
-func (t raftexampleTarget) get(ctx context.Context, c doer, endpoint, key string) (bool, error) {
-	req, err := t.newGet(ctx, endpoint, key)
-	resp, err := send(c, req, err)
+func (t raftexampleTarget) get(ctx context.Context, c exchanger, endpoint, key string) (bool, error) {
+	rep, err := c.exchange(ctx, endpoint, t.newGet(key))
 	if err != nil {
 		return false, err
 	}
-	defer finish(resp)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	case rep.status == http.StatusNotFound:
 		return false, nil
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return false, newStatusError(resp)
+	case rep.status < 200 || rep.status > 299:
+		return false, newStatusError(rep)
 	}
 	return true, nil
 }
@@ -165,58 +142,57 @@ type etcdRangeResponse struct {
 	} `json:"kvs"`
 }
 
-func (t etcdTarget) newPost(ctx context.Context, endpoint, path string, body any) (*http.Request, error) {
+func (t etcdTarget) newPost(path string, body any) (*request, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+path, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return req, nil
+	return &request{method: http.MethodPost, path: path, contentType: "application/json", body: b}, nil
 }
 
-func (t etcdTarget) newPut(ctx context.Context, endpoint, key string, value []byte) (*http.Request, error) {
-	return t.newPost(ctx, endpoint, "/v3/kv/put", etcdPutRequest{
+func (t etcdTarget) newPut(key string, value []byte) (*request, error) {
+	return t.newPost("/v3/kv/put", etcdPutRequest{
 		Key:   base64.StdEncoding.EncodeToString([]byte(key)),
 		Value: base64.StdEncoding.EncodeToString(value),
 	})
 }
 
-func (t etcdTarget) newGet(ctx context.Context, endpoint, key string) (*http.Request, error) {
-	return t.newPost(ctx, endpoint, "/v3/kv/range", etcdRangeRequest{
+func (t etcdTarget) newGet(key string) (*request, error) {
+	return t.newPost("/v3/kv/range", etcdRangeRequest{
 		Key:          base64.StdEncoding.EncodeToString([]byte(key)),
 		Serializable: t.serializable,
 	})
 }
 
-func (t etcdTarget) put(ctx context.Context, c doer, endpoint, key string, value []byte) error {
-	req, err := t.newPut(ctx, endpoint, key, value)
-	resp, err := send(c, req, err)
+func (t etcdTarget) put(ctx context.Context, c exchanger, endpoint, key string, value []byte) error {
+	req, err := t.newPut(key, value)
 	if err != nil {
 		return err
 	}
-	defer finish(resp)
-	if resp.StatusCode != http.StatusOK {
-		return newStatusError(resp)
+	rep, err := c.exchange(ctx, endpoint, req)
+	if err != nil {
+		return err
+	}
+	if rep.status != http.StatusOK {
+		return newStatusError(rep)
 	}
 	return nil
 }
 
-func (t etcdTarget) get(ctx context.Context, c doer, endpoint, key string) (bool, error) {
-	req, err := t.newGet(ctx, endpoint, key)
-	resp, err := send(c, req, err)
+func (t etcdTarget) get(ctx context.Context, c exchanger, endpoint, key string) (bool, error) {
+	req, err := t.newGet(key)
 	if err != nil {
 		return false, err
 	}
-	defer finish(resp)
-	if resp.StatusCode != http.StatusOK {
-		return false, newStatusError(resp)
+	rep, err := c.exchange(ctx, endpoint, req)
+	if err != nil {
+		return false, err
+	}
+	if rep.status != http.StatusOK {
+		return false, newStatusError(rep)
 	}
 	var rr etcdRangeResponse
-	if err := json.NewDecoder(resp.Body).Decode(&rr); err != nil {
+	if err := json.Unmarshal(rep.body, &rr); err != nil {
 		return false, fmt.Errorf("decoding range response: %w", err)
 	}
 	return len(rr.Kvs) > 0, nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeRaftexample is an in-memory server speaking raftexample's /kv API,
@@ -84,17 +85,17 @@ func TestRaftexampleTargetRoundTrip(t *testing.T) {
 		}
 		// A key with '/' and '?' must stay one path segment.
 		key := "dir/k?1"
-		if err := tgt.put(ctx, srv.Client(), srv.URL, key, []byte("value-1")); err != nil {
+		if err := tgt.put(ctx, newConnClient(time.Second), srv.URL, key, []byte("value-1")); err != nil {
 			t.Fatalf("put: %v", err)
 		}
 		if got := fake.stored(key); got != "value-1" {
 			t.Fatalf("server stored %q under %q, want value-1", got, key)
 		}
-		found, err := tgt.get(ctx, srv.Client(), srv.URL, key)
+		found, err := tgt.get(ctx, newConnClient(time.Second), srv.URL, key)
 		if err != nil || !found {
 			t.Fatalf("get of a stored key: found=%v err=%v, want found", found, err)
 		}
-		found, err = tgt.get(ctx, srv.Client(), srv.URL, "missing")
+		found, err = tgt.get(ctx, newConnClient(time.Second), srv.URL, "missing")
 		if err != nil || found {
 			t.Fatalf("get of a missing key: found=%v err=%v, want not found and no error", found, err)
 		}
@@ -111,7 +112,7 @@ func TestRaftexampleTargetErrors(t *testing.T) {
 	tgt, _ := newTarget(targetRaftexample, false)
 	ctx := context.Background()
 
-	err := tgt.put(ctx, srv.Client(), srv.URL, "k", []byte("v"))
+	err := tgt.put(ctx, newConnClient(time.Second), srv.URL, "k", []byte("v"))
 	var se *statusError
 	if !errors.As(err, &se) || se.code != http.StatusServiceUnavailable || !strings.Contains(se.body, "injected failure") {
 		t.Fatalf("put against a 503 server: err %v, want a statusError 503 with the body", err)
@@ -119,14 +120,14 @@ func TestRaftexampleTargetErrors(t *testing.T) {
 	if classify(err) != "HTTP 503" {
 		t.Fatalf("classify(%v) = %q, want HTTP 503", err, classify(err))
 	}
-	if _, err := tgt.get(ctx, srv.Client(), srv.URL, "k"); !errors.As(err, &se) || se.code != 503 {
+	if _, err := tgt.get(ctx, newConnClient(time.Second), srv.URL, "k"); !errors.As(err, &se) || se.code != 503 {
 		t.Fatalf("get against a 503 server: err %v, want a statusError 503", err)
 	}
 
 	// A server that is gone is a transport error, not a status.
 	url := srv.URL
 	srv.Close()
-	err = tgt.put(ctx, http.DefaultClient, url, "k", []byte("v"))
+	err = tgt.put(ctx, newConnClient(time.Second), url, "k", []byte("v"))
 	if err == nil || errors.As(err, &se) {
 		t.Fatalf("put to a closed server: err %v, want a transport error", err)
 	}
@@ -208,17 +209,17 @@ func TestEtcdTargetRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := tgt.put(ctx, srv.Client(), srv.URL, "k/1", value); err != nil {
+		if err := tgt.put(ctx, newConnClient(time.Second), srv.URL, "k/1", value); err != nil {
 			t.Fatalf("put: %v", err)
 		}
 		if got := fake.stored("k/1"); got != string(value) {
 			t.Fatalf("server decoded value %q, want %q", got, value)
 		}
-		found, err := tgt.get(ctx, srv.Client(), srv.URL, "k/1")
+		found, err := tgt.get(ctx, newConnClient(time.Second), srv.URL, "k/1")
 		if err != nil || !found {
 			t.Fatalf("range of a stored key: found=%v err=%v, want found", found, err)
 		}
-		found, err = tgt.get(ctx, srv.Client(), srv.URL, "nope")
+		found, err = tgt.get(ctx, newConnClient(time.Second), srv.URL, "nope")
 		if err != nil || found {
 			t.Fatalf("range of a missing key: found=%v err=%v, want not found and no error", found, err)
 		}
@@ -231,23 +232,21 @@ func TestEtcdTargetRoundTrip(t *testing.T) {
 
 func TestEtcdRequestBodies(t *testing.T) {
 	tgt := etcdTarget{}
-	req, err := tgt.newPut(context.Background(), "http://h:1", "key", []byte("value"))
+	req, err := tgt.newPut("key", []byte("value"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(req.Body)
 	wantBody := `{"key":"` + base64.StdEncoding.EncodeToString([]byte("key")) + `","value":"` +
 		base64.StdEncoding.EncodeToString([]byte("value")) + `"}`
-	if req.Method != http.MethodPost || req.URL.String() != "http://h:1/v3/kv/put" || string(b) != wantBody {
-		t.Fatalf("put request %s %s %s, want POST http://h:1/v3/kv/put %s", req.Method, req.URL, b, wantBody)
+	if req.method != http.MethodPost || req.path != "/v3/kv/put" || req.contentType != "application/json" || string(req.body) != wantBody {
+		t.Fatalf("put request %+v, want POST /v3/kv/put application/json %s", req, wantBody)
 	}
-	req, err = tgt.newGet(context.Background(), "http://h:1", "key")
+	req, err = tgt.newGet("key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(req.Body)
-	if req.URL.Path != "/v3/kv/range" || string(b) != `{"key":"a2V5"}` {
-		t.Fatalf("range request %s %s, want /v3/kv/range {\"key\":\"a2V5\"}", req.URL.Path, b)
+	if req.path != "/v3/kv/range" || string(req.body) != `{"key":"a2V5"}` {
+		t.Fatalf("range request %s %s, want /v3/kv/range {\"key\":\"a2V5\"}", req.path, req.body)
 	}
 }
 
@@ -257,11 +256,11 @@ func TestEtcdTargetErrors(t *testing.T) {
 	defer srv.Close()
 	tgt, _ := newTarget(targetEtcd, false)
 	ctx := context.Background()
-	if _, err := tgt.get(ctx, srv.Client(), srv.URL, "k"); err == nil || !strings.Contains(err.Error(), "decoding range response") {
+	if _, err := tgt.get(ctx, newConnClient(time.Second), srv.URL, "k"); err == nil || !strings.Contains(err.Error(), "decoding range response") {
 		t.Fatalf("range with a non-JSON reply: err %v, want a decoding error", err)
 	}
 	// The gateway's own error replies are statuses with a JSON body.
-	err := tgt.put(ctx, srv.Client(), srv.URL+"/wrong", "k", nil)
+	err := tgt.put(ctx, newConnClient(time.Second), srv.URL+"/wrong", "k", nil)
 	var se *statusError
 	if !errors.As(err, &se) || se.code != http.StatusNotFound || !strings.Contains(err.Error(), "Not Found") {
 		t.Fatalf("put to a bad path: err %v, want a 404 statusError carrying the body", err)
