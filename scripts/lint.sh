@@ -45,7 +45,7 @@ check_staticcheck() {
 # tools/ (staticcheck, protoc-gen-go) is checked too. tools/buf is not: its
 # module graph is about 570 MB to download, and CI never builds buf.
 check_tidy() {
-	local mod rc=0
+	local mod out rc=0
 	for mod in $(go_modules) tools; do
 		[ -f "$mod/go.mod" ] || continue
 		if ! out=$(cd "$mod" && GOWORK=off go mod tidy -diff 2>&1); then
